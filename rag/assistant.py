@@ -1,0 +1,236 @@
+"""The public API: `Assistant` ingests documents and answers questions with citations.
+
+    assistant = Assistant(Settings(index_dir="my-index"))
+    assistant.ingest(["corpus/"])
+    answer = assistant.ask("What are the exercises called?")
+
+One answer goes through the same stages whatever the backend: (rewrite a follow-up
+into a standalone question) -> retrieve passages -> generate a draft (LangChain
+chain: prompt | chat model | text) -> check the draft against the passages, repair
+its citations, decide whether to abstain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from index import DocumentInfo, Index, IngestReport
+from index.catalog import Catalog
+from index.embedder import ModelLoadError
+from index.store import StoreError
+from rag import llm
+from rag.cite import CitationChecker
+from rag.config import BACKENDS, Settings
+from rag.conversation import History, condense_prompt, normalise_history
+from rag.errors import (
+    ConfigError,
+    EmptyIndexError,
+    IndexUnavailableError,
+    InputError,
+    ModelUnavailableError,
+    PathNotFoundError,
+)
+from rag.extractive import ExtractiveReader
+from rag.prompt import ANSWER_PROMPT, NO_ANSWER, format_passages
+from rag.retrieve import Retriever
+from rag.types import Answer
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Assistant:
+    """Question answering over one index of documents.
+
+    Args:
+        settings: defaults to `Settings()`, which reads `RAG_*` environment variables.
+        chat_model: a LangChain chat model to use instead of the configured backend
+            (for tests of the plumbing, or a model you build yourself).
+    """
+
+    def __init__(self, settings: Settings | None = None, *,
+                 chat_model: BaseChatModel | None = None) -> None:
+        self.settings = settings or Settings()
+        self.index = Index(self.settings.index_dir, chunk_size=self.settings.chunk_size,
+                           chunk_overlap=self.settings.chunk_overlap)
+        self.retriever = Retriever(self.index, k=self.settings.k)
+        self.checker = CitationChecker(embed=self.index.embedder.embed_documents)
+        self.reader = ExtractiveReader(embed=self.index.embedder.embed_documents)
+        self._chat_model = chat_model
+        self._models: dict[str, BaseChatModel] = {}
+        self._generate_lock = threading.Lock()
+
+    # Documents ---------------------------------------------------------------
+
+    def ingest(self, paths: Iterable[str | Path],
+               progress: Callable[[int, int], None] | None = None,
+               progress_bar: bool | None = None) -> IngestReport:
+        """Index files and folders; see `index.pipeline.Index.ingest` for the rules.
+
+        Raises:
+            PathNotFoundError: a path does not exist (the index is left as it was).
+        """
+        paths = list(paths)
+        if not paths:
+            raise InputError("Give at least one file or folder to ingest.")
+        try:
+            return self.index.ingest(paths, progress=progress, progress_bar=progress_bar)
+        except FileNotFoundError as exc:
+            raise PathNotFoundError(f"No such file or folder: {exc.args[0]}") from None
+        except StoreError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        except ModelLoadError as exc:
+            raise ModelUnavailableError(str(exc)) from exc
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed documents, by source path."""
+        return self.index.catalog.documents()
+
+    def remove(self, source: str) -> int:
+        """Remove one document (by its source path) and its chunks; returns the chunk count."""
+        if source not in self.index.catalog.sources():
+            raise InputError(f"{source} is not in the index.")
+        return self.index.remove(source)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.index.catalog
+
+    # Questions ---------------------------------------------------------------
+
+    def ask(self, question: str, history: History | None = None, *,
+            backend: str | None = None) -> Answer:
+        """Answer `question` from the indexed documents, with verified citations.
+
+        Args:
+            history: earlier turns, as (role, text) pairs or {"role", "content"} dicts;
+                a follow-up question is rewritten to stand alone before searching.
+            backend: override `settings.backend` for this question.
+        """
+        answer = None
+        for item in self.stream(question, history, backend=backend):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: History | None = None, *,
+               backend: str | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the final `Answer`.
+
+        The streamed text is the model's draft; the final `Answer.text` is the checked
+        version (markers repaired, or the abstention message).
+        """
+        backend = self._backend(backend)
+        question = self._validate(question)
+        turns = normalise_history(history)
+        self._require_documents()
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        standalone = question
+        if turns:
+            tick = time.perf_counter()
+            standalone = self._condense(question, turns, backend)
+            timings["rewrite"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        passages = self.retriever.retrieve(standalone)
+        timings["retrieve"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        pieces: list[str] = []
+        if not passages:
+            pieces.append(NO_ANSWER)
+            yield NO_ANSWER
+        elif backend == "extractive":
+            draft = self.reader.answer(standalone, passages, NO_ANSWER)
+            pieces.append(draft)
+            yield draft
+        else:
+            inputs = {"context": format_passages(passages), "question": standalone}
+            chain = ANSWER_PROMPT | self._model(backend) | StrOutputParser()
+            with self._generate_lock:
+                try:
+                    for piece in chain.stream(inputs):
+                        pieces.append(piece)
+                        yield piece
+                except Exception as exc:
+                    raise self._translate(exc, backend) from exc
+        draft = "".join(pieces).strip()
+        timings["generate"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        checked = self.checker.check(standalone, draft, passages)
+        abstained = checked.abstained or not any(s.supported for s in checked.sentences)
+        timings["cite"] = time.perf_counter() - tick
+        timings["total"] = time.perf_counter() - started
+
+        yield Answer(
+            question=question,
+            text=NO_ANSWER if abstained else checked.text,
+            citations=[] if abstained else checked.citations,
+            abstained=abstained,
+            passages=passages,
+            timings=timings,
+            standalone_question=standalone,
+            unsupported=[] if checked.abstained else checked.unsupported,
+            draft=draft,
+        )
+
+    # Internals ---------------------------------------------------------------
+
+    def _backend(self, backend: str | None) -> str:
+        backend = backend or self.settings.backend
+        if backend not in BACKENDS:
+            raise ConfigError(f"Unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        return backend
+
+    @staticmethod
+    def _validate(question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("The question is empty: type a question about your documents.")
+        question = " ".join(question.split())
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(f"The question is {len(question)} characters long; keep it under "
+                             f"{MAX_QUESTION_CHARS}.")
+        return question
+
+    def _require_documents(self) -> None:
+        if not self.index.directory.exists():  # do not create an index just to look
+            raise EmptyIndexError()
+        try:
+            empty = self.index.store.count() == 0
+        except StoreError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
+        if empty:
+            raise EmptyIndexError()
+
+    def _model(self, backend: str) -> BaseChatModel:
+        if self._chat_model is not None:
+            return self._chat_model
+        if backend not in self._models:
+            self._models[backend] = llm.chat_model(self.settings.model_copy(update={"backend": backend}))
+        return self._models[backend]
+
+    def _translate(self, exc: Exception, backend: str) -> Exception:
+        return llm.translate_error(exc, self.settings.model_copy(update={"backend": backend}))
+
+    def _condense(self, question: str, turns: Sequence[tuple[str, str]], backend: str) -> str:
+        """Rewrite a follow-up into a question that stands alone."""
+        if backend == "extractive" and self._chat_model is None:
+            last_user = next((text for role, text in reversed(turns) if role == "user"), "")
+            return f"{question} ({last_user})" if last_user else question
+        chain = condense_prompt(turns) | self._model(backend) | StrOutputParser()
+        with self._generate_lock:
+            try:
+                rewritten = chain.invoke({"question": question})
+            except Exception as exc:
+                raise self._translate(exc, backend) from exc
+        rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
+        return rewritten or question

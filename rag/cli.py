@@ -1,0 +1,184 @@
+"""The `rag` command: thin wrappers that parse arguments, call `Assistant`, print.
+
+Errors print one line (`error: ...`) and exit with status 1; `--debug` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from rag.config import BACKENDS, Settings
+from rag.errors import RagError
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    values = {key: value for key, value in {
+        "index_dir": getattr(args, "index_dir", None),
+        "backend": getattr(args, "backend", None),
+        "k": getattr(args, "k", None),
+        "chunk_size": getattr(args, "chunk_size", None),
+        "chunk_overlap": getattr(args, "chunk_overlap", None),
+        **extra,
+    }.items() if value is not None}
+    return Settings(**values)
+
+
+def _assistant(args: argparse.Namespace):
+    from rag.assistant import Assistant
+
+    return Assistant(_settings(args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    report = assistant.ingest(args.paths, progress_bar=None if not args.quiet else False)
+    print(report.summary())
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.path}: {skipped.reason}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    answer = assistant.ask(args.question)
+    if args.json:
+        print(json.dumps({
+            "answer": answer.text,
+            "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
+                           "start": c.start, "end": c.end, "quote": c.quote}
+                          for c in answer.citations],
+            "abstained": answer.abstained,
+            "unsupported": answer.unsupported,
+            "timings": {k: round(v, 3) for k, v in answer.timings.items()},
+        }, ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            where = f"{c.name}, chars {c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+            print(f"  [{c.marker}] {c.title} ({where})")
+            print(textwrap.fill(f"“{c.quote}”", width=88, initial_indent="      ",
+                                subsequent_indent="      "))
+    if answer.unsupported:
+        print("\nNot supported by the documents: " + " ".join(answer.unsupported))
+    timing = " · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())
+    print(f"\n({timing})", file=sys.stderr)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    documents = assistant.documents() if assistant.index.directory.exists() else []
+    if not documents:
+        print("No documents are indexed yet. Run `rag ingest <folder>`.")
+        return 0
+    for doc in documents:
+        date = f" {doc.date}" if doc.date else ""
+        print(f"{doc.chunk_count:5d} chunks  {doc.source}  ({doc.title}{date})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    source = str(os.path.abspath(args.source))
+    count = assistant.remove(source)
+    print(f"Removed {source} ({count} chunks).")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.app import launch
+
+    launch(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.runner import main as eval_main
+
+    return eval_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Ask questions about your documents and get answers with citations.",
+        epilog="Settings can also come from RAG_* environment variables "
+               "(e.g. RAG_INDEX_DIR, RAG_BACKEND). See README.md.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--index-dir", metavar="DIR",
+                         help="index directory (default: $RAG_INDEX_DIR or .rag)")
+        sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    ingest = commands.add_parser("ingest", help="index files and folders (.txt .md .html .pdf)",
+                                 description="Index files and folders, recursively. Unchanged "
+                                 "files are skipped; changed ones are re-indexed; files gone "
+                                 "from an ingested folder are removed from the index.")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder")
+    ingest.add_argument("--chunk-size", type=int, metavar="CHARS",
+                        help="largest chunk in characters (default 400)")
+    ingest.add_argument("--chunk-overlap", type=int, metavar="CHARS",
+                        help="characters of sentences shared by neighbouring chunks (default 120)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question from the indexed documents",
+                              description="Answer a question with citations to the documents.")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--backend", metavar="NAME",
+                     help=f"who writes the answer: {', '.join(BACKENDS)} "
+                          "(default: $RAG_BACKEND or local)")
+    ask.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default 4)")
+    common(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    docs = commands.add_parser("docs", help="list the indexed documents")
+    common(docs)
+    docs.set_defaults(func=cmd_docs)
+
+    remove = commands.add_parser("remove", help="remove one document from the index")
+    remove.add_argument("source", help="path of the document, as listed by `rag docs`")
+    common(remove)
+    remove.set_defaults(func=cmd_remove)
+
+    ui = commands.add_parser("ui", help="start the chat UI in the browser")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--backend", metavar="NAME",
+                    help=f"default backend for the chat: {', '.join(BACKENDS)}")
+    common(ui)
+    ui.set_defaults(func=cmd_ui)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

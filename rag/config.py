@@ -1,0 +1,99 @@
+"""Settings: the one place that reads the environment (`RAG_*`) and holds defaults.
+
+Build one `Settings` at the edge (CLI, UI, `Assistant()`), then pass plain values
+down. Every field can be set as a keyword or as `RAG_<FIELD>` in the environment,
+for example `RAG_INDEX_DIR=/data/index` or `RAG_BACKEND=extractive`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, get_args
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+Backend = Literal["local", "extractive", "openai", "ollama"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "rag-assistant"
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured, with the defaults a first run needs."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__",
+                                      extra="forbid", validate_default=True)
+
+    index_dir: Path = Field(Path(".rag"), description="Where the index lives.")
+    chunk_size: int = Field(400, description="Largest chunk, in characters.")
+    chunk_overlap: int = Field(120, description="Characters of whole sentences repeated "
+                                                 "between neighbouring chunks.")
+    k: int = Field(4, ge=1, le=20, description="Passages given to the model per question.")
+    backend: Backend = Field("local", description="Who writes the answer.")
+    model_path: Path | None = Field(None, description="A GGUF model for the local backend; "
+                                                       "default: the bundled Qwen2.5 1.5B.")
+    model_cache_dir: Path = Field(default_factory=_default_cache_dir,
+                                  description="Where the bundled model is assembled.")
+    threads: int = Field(2, ge=1, le=256, description="CPU threads for the local model.")
+    context_window: int = Field(4096, ge=512, description="Context size of the local model.")
+    max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+    openai_base_url: str = Field("http://127.0.0.1:8000/v1",
+                                 description="OpenAI-compatible server for the openai backend.")
+    openai_model: str = Field("local-model", description="Model name sent to that server.")
+    openai_api_key: SecretStr = Field(SecretStr("not-needed"),
+                                      description="API key for that server, if it needs one.")
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server.")
+    ollama_model: str = Field("qwen2.5:1.5b-instruct", description="Ollama model name.")
+    request_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a server.")
+
+    ui_auth: str | None = Field(None, description="`user:password` to require a login in the UI.")
+    ui_max_upload_mb: int = Field(20, ge=1, description="Largest file the UI accepts.")
+
+    def __init__(self, **values) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    @field_validator("index_dir", "model_cache_dir", "model_path")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("ui_auth")
+    @classmethod
+    def _auth_shape(cls, value: str | None) -> str | None:
+        if value is not None and (":" not in value or value.startswith(":")):
+            raise ValueError("must look like user:password")
+        return value
+
+    @model_validator(mode="after")
+    def _chunking(self) -> Settings:
+        if self.chunk_size < 50:
+            raise ValueError(f"chunk_size must be at least 50, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError(f"chunk_overlap must be from 0 to below chunk_size "
+                             f"({self.chunk_size}), got {self.chunk_overlap}")
+        return self
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, naming the setting and its environment variable."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "literal_error" and field == "backend":
+            message = f"unknown backend {error['input']!r}; choose one of: {', '.join(BACKENDS)}"
+        elif error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        where = f"{field} (RAG_{field.upper()})" if field != "settings" else field
+        lines.append(f"Invalid setting {where}: {message}")
+    return "; ".join(lines)

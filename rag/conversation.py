@@ -1,0 +1,65 @@
+"""Follow-up questions: earlier turns in, a question that stands alone out.
+
+"And how many warships?" means nothing to a search engine; the condensing step
+rewrites it from the conversation ("How many warships did Russia send?") before
+retrieval. Only the last few turns are used, to keep the extra prompt short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Union
+
+from langchain_core.messages import BaseMessage
+from langchain_core.prompts import ChatPromptTemplate
+
+from rag.errors import InputError
+
+Turn = Union[tuple[str, str], Mapping[str, str], BaseMessage]
+History = Sequence[Turn]
+
+MAX_TURNS = 6
+MAX_TURN_CHARS = 600
+
+CONDENSE_SYSTEM = """Rewrite the user's follow-up question so that it can be understood \
+without the conversation: replace pronouns and references such as "it", "that", "he" or \
+"and how many ..." with what they refer to. Keep the user's wording otherwise. If the \
+question already stands alone, repeat it unchanged. Reply with the question only."""
+
+_ROLES = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant",
+          "bot": "assistant"}
+
+
+def normalise_history(history: History | None) -> list[tuple[str, str]]:
+    """(role, text) pairs with role "user" or "assistant", the last `MAX_TURNS` only."""
+    turns: list[tuple[str, str]] = []
+    for turn in history or []:
+        if isinstance(turn, BaseMessage):
+            role, text = turn.type, turn.content
+        elif isinstance(turn, Mapping):
+            role, text = turn.get("role", ""), turn.get("content", "")
+        elif isinstance(turn, (tuple, list)) and len(turn) == 2:
+            role, text = turn
+        else:
+            raise InputError("Each history turn must be (role, text) or {'role', 'content'}.")
+        role = _ROLES.get(str(role).lower())
+        if role is None:
+            raise InputError("History roles must be 'user' or 'assistant'.")
+        if isinstance(text, list):  # multimodal content parts: keep the text ones
+            text = " ".join(p.get("text", "") if isinstance(p, Mapping) else str(p) for p in text)
+        text = " ".join(str(text or "").split())
+        if text:
+            turns.append((role, text[:MAX_TURN_CHARS]))
+    return turns[-MAX_TURNS:]
+
+
+def condense_prompt(turns: Sequence[tuple[str, str]]) -> ChatPromptTemplate:
+    """The prompt that asks for a standalone version of `{question}`."""
+    lines = "\n".join(f"{'User' if role == 'user' else 'Assistant'}: {text}"
+                      for role, text in turns)
+    conversation = lines.replace("{", "{{").replace("}", "}}")
+    return ChatPromptTemplate.from_messages([
+        ("system", CONDENSE_SYSTEM),
+        ("human", f"Conversation:\n{conversation}\n\nFollow-up question: {{question}}\n"
+                  "Standalone question:"),
+    ])

@@ -1,0 +1,117 @@
+"""Chat model backends: the only module that imports a model SDK.
+
+- `local`: the bundled Qwen2.5 1.5B GGUF run in-process by llama-cpp-python, through
+  LangChain's `ChatLlamaCpp`. Loaded once per process and shared.
+- `openai`: any OpenAI-compatible server (llama.cpp server, vLLM, OpenAI itself).
+- `ollama`: a model served by a local Ollama.
+
+(`extractive` needs no chat model; see `rag.extractive`.) Errors from the SDKs are
+translated into `BackendError`/`ModelUnavailableError` here, with what to do next.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from rag.config import Settings
+from rag.errors import BackendError, ModelUnavailableError
+from rag.models import bundled_model_path
+
+_local_models: dict[tuple, BaseChatModel] = {}
+_local_lock = threading.Lock()
+
+
+def model_path(settings: Settings) -> Path:
+    """The GGUF the local backend runs: the configured one, or the bundled model."""
+    if settings.model_path is not None:
+        if not settings.model_path.is_file():
+            raise ModelUnavailableError(
+                f"No model file at {settings.model_path}; fix RAG_MODEL_PATH or unset it "
+                "to use the bundled model."
+            )
+        return settings.model_path
+    return bundled_model_path(settings.model_cache_dir)
+
+
+def chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model for `settings.backend` (not `extractive`, which has none)."""
+    if settings.backend == "local":
+        return _local(settings)
+    if settings.backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=settings.openai_base_url, model=settings.openai_model,
+            api_key=settings.openai_api_key, temperature=settings.temperature,
+            max_tokens=settings.max_tokens, timeout=settings.request_timeout, max_retries=1,
+        )
+    if settings.backend == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            base_url=settings.ollama_base_url, model=settings.ollama_model,
+            temperature=settings.temperature, num_predict=settings.max_tokens,
+            client_kwargs={"timeout": settings.request_timeout},
+        )
+    raise ValueError(f"backend {settings.backend!r} has no chat model")
+
+
+def _local(settings: Settings) -> BaseChatModel:
+    path = model_path(settings)
+    key = (str(path), settings.threads, settings.context_window, settings.max_tokens,
+           settings.temperature)
+    with _local_lock:
+        if key not in _local_models:
+            from langchain_community.chat_models import ChatLlamaCpp
+
+            try:
+                _local_models[key] = ChatLlamaCpp(
+                    model_path=str(path), n_ctx=settings.context_window,
+                    n_threads=settings.threads, n_batch=512, max_tokens=settings.max_tokens,
+                    temperature=settings.temperature, top_k=1, seed=0, verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise ModelUnavailableError(f"Cannot load the model {path}: {exc}") from exc
+        return _local_models[key]
+
+
+@atexit.register
+def _close_local_models() -> None:
+    # Free llama.cpp models before interpreter teardown, when their destructor would
+    # run against half-unloaded modules and print "Exception ignored in ... __del__".
+    for model in _local_models.values():
+        client = getattr(model, "client", None)
+        if client is not None and hasattr(client, "close"):
+            client.close()
+    _local_models.clear()
+
+
+def translate_error(exc: Exception, settings: Settings) -> Exception:
+    """A `RagError` for a failure of the backend's SDK, or `exc` itself if unknown."""
+    name = type(exc).__name__
+    text = str(exc)
+    if settings.backend == "openai" and (name in {"APIConnectionError", "APITimeoutError",
+                                                  "ConnectError", "ConnectTimeout"}):
+        return BackendError(
+            f"Cannot reach the OpenAI-compatible server at {settings.openai_base_url}: start it "
+            "or set RAG_OPENAI_BASE_URL."
+        )
+    if settings.backend == "openai" and name in {"AuthenticationError", "PermissionDeniedError"}:
+        return BackendError("The OpenAI-compatible server refused the API key: set RAG_OPENAI_API_KEY.")
+    if settings.backend == "openai" and name == "NotFoundError":
+        return BackendError(f"The server at {settings.openai_base_url} has no model "
+                            f"{settings.openai_model!r}: set RAG_OPENAI_MODEL.")
+    if settings.backend == "ollama" and (name in {"ConnectError", "ConnectTimeout", "ConnectionError"}
+                                         or "Failed to connect" in text):
+        return BackendError(
+            f"Cannot reach Ollama at {settings.ollama_base_url}: start it with `ollama serve` "
+            "or set RAG_OLLAMA_BASE_URL."
+        )
+    if settings.backend == "ollama" and name == "ResponseError":
+        return BackendError(f"Ollama could not run {settings.ollama_model!r} ({text}); "
+                            f"try `ollama pull {settings.ollama_model}` or set RAG_OLLAMA_MODEL.")
+    return exc

@@ -1,0 +1,128 @@
+"""Question in, ranked passages out: dense search in Chroma plus BM25 keyword search over
+the same chunks, fused by reciprocal rank.
+
+Overlapping chunks of one document that both rank are merged into one passage, so
+the model never reads the same sentence twice and the prompt stays short.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from rank_bm25 import BM25Okapi
+
+from index import Chunk, Index
+from rag.text import content_words
+from rag.types import Passage
+
+RRF_K = 60
+"""The usual constant of reciprocal-rank fusion (Cormack et al., 2009)."""
+CANDIDATES = 20
+"""How deep each of the two searches looks before fusion."""
+
+
+@dataclass
+class _Candidate:
+    source: str
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str | None
+    page: int | None
+    score: float
+    similarity: float
+
+    def overlaps(self, chunk: Chunk) -> bool:
+        return chunk.source == self.source and chunk.start <= self.end and chunk.end >= self.start
+
+    def merged_length(self, chunk: Chunk) -> int:
+        return max(self.end, chunk.end) - min(self.start, chunk.start)
+
+    def absorb(self, chunk: Chunk, similarity: float) -> None:
+        """Grow the span to cover `chunk` too (they overlap)."""
+        if chunk.start < self.start:
+            self.text = chunk.text[: self.start - chunk.start] + self.text
+            self.start = chunk.start
+            self.page = chunk.page
+        if chunk.end > self.end:
+            self.text = self.text + chunk.text[len(chunk.text) - (chunk.end - self.end):]
+            self.end = chunk.end
+        self.similarity = max(self.similarity, similarity)
+
+
+class _KeywordIndex:
+    """BM25 over every chunk, rebuilt only when the catalog's generation moves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._chunks: list[Chunk] = []
+        self._bm25: BM25Okapi | None = None
+
+    def search(self, index: Index, query: str, n: int) -> list[Chunk]:
+        terms = content_words(query)
+        with self._lock:
+            generation = index.catalog.generation()
+            if generation != self._generation:
+                self._chunks = index.store.all_chunks()
+                corpus = [content_words(c.text) for c in self._chunks]
+                self._bm25 = BM25Okapi(corpus) if corpus else None
+                self._generation = generation
+            chunks, bm25 = self._chunks, self._bm25
+        if bm25 is None or not terms:
+            return []
+        scores = bm25.get_scores(terms)
+        order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)
+        return [chunks[i] for i in order[:n] if scores[i] > 0]
+
+
+class Retriever:
+    """Hybrid search over one index."""
+
+    def __init__(self, index: Index, k: int, candidates: int = CANDIDATES,
+                 max_passage_chars: int | None = None) -> None:
+        self.index = index
+        self.k = k
+        self.candidates = max(candidates, k)
+        self.max_passage_chars = max_passage_chars or 2 * index.chunk_size
+        self._keywords = _KeywordIndex()
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The `k` best passages for `question`, best first, numbered from 1."""
+        k = k or self.k
+        dense = self.index.store.query(self.index.embedder.embed_query(question), self.candidates)
+        keyword = self._keywords.search(self.index, question, self.candidates)
+
+        fused: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        similarity: dict[str, float] = {}
+        for rank, (chunk, sim) in enumerate(dense):
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            chunks[chunk.id] = chunk
+            similarity[chunk.id] = sim
+        for rank, chunk in enumerate(keyword):
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            chunks[chunk.id] = chunk
+
+        selected: list[_Candidate] = []
+        for position, chunk_id in enumerate(sorted(fused, key=fused.get, reverse=True)):
+            chunk, sim = chunks[chunk_id], similarity.get(chunk_id, 0.0)
+            home = next((c for c in selected if c.overlaps(chunk)), None)
+            if home is not None:
+                # A well-ranked neighbour widens the passage; a poorly ranked one or one
+                # that would make it too long adds nothing new enough to be worth reading.
+                if position < 2 * k and home.merged_length(chunk) <= self.max_passage_chars:
+                    home.absorb(chunk, sim)
+                continue
+            if len(selected) == k:
+                continue
+            selected.append(_Candidate(chunk.source, chunk.start, chunk.end, chunk.text,
+                                       chunk.title, chunk.date, chunk.page,
+                                       fused[chunk_id], sim))
+        return [
+            Passage(number=n, source=c.source, title=c.title, start=c.start, end=c.end,
+                    text=c.text, score=c.score, similarity=c.similarity, date=c.date, page=c.page)
+            for n, c in enumerate(selected, start=1)
+        ]

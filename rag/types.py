@@ -1,0 +1,72 @@
+"""What an answer is made of: the passages it was built from and the citations into them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved span of one document, numbered as the model saw it ([1], [2], ...)."""
+
+    number: int
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    """Exactly the document's text[start:end]."""
+    score: float
+    """Reciprocal-rank-fusion score of dense and keyword search."""
+    similarity: float
+    """Best cosine similarity to the question among its chunks (0 when only keywords found it)."""
+    date: str | None = None
+    page: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A marker in the answer and the exact words of a source that support it."""
+
+    marker: int
+    """The n of `[n]` in the answer text; also the number of the passage it lies in."""
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    """Exactly the source document's text[start:end]."""
+    date: str | None = None
+    page: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The assistant's reply to one question, with everything needed to check it."""
+
+    question: str
+    text: str
+    """The answer with inline markers like [1]."""
+    citations: list[Citation]
+    abstained: bool
+    """True when the assistant says the documents do not answer the question."""
+    passages: list[Passage]
+    timings: dict[str, float]
+    """Seconds per stage: retrieve, generate, cite, total (and rewrite for follow-ups)."""
+    standalone_question: str = ""
+    """The question as searched: a follow-up rewritten to stand alone."""
+    unsupported: list[str] = field(default_factory=list)
+    """Sentences of the answer that no retrieved passage supports."""
+    draft: str = ""
+    """What the model wrote, before citations were checked and repaired."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,102 @@
+"""Citation checking on real article text; no model involved."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.loaders import load
+from rag.cite import CitationChecker, is_abstention, strip_markers
+from rag.types import Passage
+from tests.conftest import ARTICLE
+
+DOC = load(ARTICLE)
+
+
+def passage(number: int, phrase: str, length: int = 300) -> Passage:
+    """The passage of the article that starts at the sentence holding `phrase`."""
+    at = DOC.text.index(phrase)
+    start = DOC.text.rfind("\n", 0, at) + 1
+    end = min(len(DOC.text), start + length)
+    end = DOC.text.rfind(".", start, end) + 1
+    return Passage(number=number, source=DOC.source, title=DOC.title, start=start, end=end,
+                   text=DOC.text[start:end], score=0.0, similarity=0.0, date=DOC.date)
+
+
+PASSAGES = [
+    passage(1, "NATO denounced the drills"),
+    passage(2, "Zelensky said \"the accumulation", length=380),
+    passage(3, "At the same time Russia has just sent six warships"),
+]
+
+
+@pytest.fixture(scope="module")
+def checker(embedder):
+    return CitationChecker(embed=embedder.embed_documents)
+
+
+def test_quotes_are_exact_and_narrower_than_the_passage(checker):
+    result = checker.check("How many troops will surge into Belarus?",
+                           "Some 30,000 Russian troops [1].", PASSAGES)
+    assert not result.abstained
+    [citation] = result.citations
+    assert citation.marker == 1
+    assert DOC.text[citation.start:citation.end] == citation.quote
+    assert "30,000 Russian troops" in citation.quote
+    assert len(citation.quote) < len(PASSAGES[0].text)
+    assert result.text == "Some 30,000 Russian troops [1]."
+
+
+def test_a_wrong_marker_is_moved_to_the_supporting_passage(checker):
+    result = checker.check("How many warships did Russia send?",
+                           "Russia sent six warships to the Black Sea [1].", PASSAGES)
+    assert result.text == "Russia sent six warships to the Black Sea [3]."
+    assert [c.marker for c in result.citations] == [3]
+    assert "six warships" in result.citations[0].quote
+
+
+def test_a_missing_marker_is_added(checker):
+    result = checker.check("What are the exercises called?", "They are called Allied Resolve 2022.",
+                           PASSAGES)
+    assert result.text == "They are called Allied Resolve 2022 [2]."
+    assert "Allied Resolve 2022" in result.citations[0].quote
+
+
+def test_a_number_the_passages_do_not_state_is_unsupported(checker):
+    result = checker.check("How many troops will surge into Belarus?",
+                           "Some 45,000 Russian troops will surge into Belarus [1].", PASSAGES)
+    assert result.unsupported == ["Some 45,000 Russian troops will surge into Belarus."]
+    assert result.citations == []
+    assert "[1]" not in result.text
+
+
+def test_only_the_supported_sentence_keeps_a_citation(checker):
+    result = checker.check(
+        "How many warships did Russia send?",
+        "Russia sent six warships [3]. The ships carry hypersonic missiles built in Kazan [3].",
+        PASSAGES)
+    assert result.text.startswith("Russia sent six warships [3].")
+    assert result.unsupported == ["The ships carry hypersonic missiles built in Kazan."]
+    assert len(result.citations) == 1
+
+
+@pytest.mark.parametrize("draft", [
+    "The documents do not say.",
+    "The passages do not mention the population of Belarus.",
+    "This information is not provided in the passages... I cannot determine it.",
+    "I don't know.",
+])
+def test_the_model_saying_it_does_not_know_is_an_abstention(checker, draft):
+    assert is_abstention(draft)
+    result = checker.check("What is the population of Belarus?", draft, PASSAGES)
+    assert result.abstained and result.citations == []
+
+
+def test_plain_answers_are_not_abstentions():
+    assert not is_abstention("Some 30,000 Russian troops [1].")
+    assert not is_abstention("Moscow has not confirmed the numbers [2].")
+
+
+def test_markers_are_parsed_in_their_usual_shapes():
+    clean, markers = strip_markers("A [1]. B [2, 3]. C [Passage 4][5]. D [1-2].")
+    assert clean == "A. B. C. D."
+    assert [numbers for _, numbers in markers] == [(1,), (2, 3), (4,), (5,), (1, 2)]

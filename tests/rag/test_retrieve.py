@@ -1,0 +1,50 @@
+"""Hybrid retrieval on the bundled article with the real embedder and Chroma."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.retrieve import Retriever
+
+SEED = [
+    ("What are the exercises called?", "Allied Resolve 2022"),
+    ("How many Russian troops does the US think will surge into Belarus?", "30,000"),
+    ("How many warships did Russia send to the Black Sea?", "six warships"),
+    ("Who is overseeing the games with his Belarussian counterpart?", "Gerasimov"),
+    ("What did the French Foreign Minister call the drills?", "a very violent gesture"),
+    ("When are the troops supposed to go home?", "Feb.20"),
+    ("Who said the warning time for an attack is going down?", "Jens Stoltenberg"),
+    ("How long is the border between Belarus and Ukraine?", "1,000km"),
+    ("Why did the Pentagon talk to the Belarusian military?", "miscalculation"),
+]
+
+
+@pytest.fixture(scope="module")
+def retriever(corpus_index):
+    return Retriever(corpus_index, k=4)
+
+
+@pytest.mark.parametrize(("question", "fact"), SEED)
+def test_the_passage_with_the_fact_is_retrieved(retriever, question, fact):
+    passages = retriever.retrieve(question)
+    assert any(fact in p.text for p in passages), [p.text for p in passages]
+
+
+def test_the_fact_is_usually_in_the_first_passage(retriever):
+    first = sum(fact in retriever.retrieve(question)[0].text for question, fact in SEED)
+    assert first >= len(SEED) - 2
+
+
+def test_passages_are_exact_spans_and_do_not_overlap(retriever, corpus_index):
+    for question, _ in SEED:
+        passages = retriever.retrieve(question)
+        assert len(passages) == 4
+        for p in passages:
+            assert corpus_index.catalog.document(p.source).text[p.start:p.end] == p.text
+        spans = sorted((p.start, p.end) for p in passages)
+        assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+
+def test_keyword_search_finds_a_rare_word_dense_search_may_miss(retriever, corpus_index):
+    keyword_hits = retriever._keywords.search(corpus_index, "MarQs", 3)
+    assert keyword_hits and "MarQs" in keyword_hits[0].text

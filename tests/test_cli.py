@@ -1,0 +1,87 @@
+"""The `rag` command, run as a user runs it: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS
+
+RAG = [sys.executable, "-m", "rag.cli"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*RAG, *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "index"
+    result = run("ingest", str(CORPUS), "--index-dir", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1 added, 0 updated, 0 unchanged, 0 removed, 0 skipped")
+    return path
+
+
+def test_ingest_again_is_a_no_op(index_dir):
+    result = run("ingest", str(CORPUS), "--index-dir", str(index_dir))
+    assert result.returncode == 0
+    assert "0 added, 0 updated, 1 unchanged" in result.stdout
+    assert "0 chunks embedded" in result.stdout
+
+
+def test_ask_json_has_the_documented_shape(index_dir):
+    result = run("ask", "How many warships did Russia send?", "--json", "--backend", "extractive",
+                 "--index-dir", str(index_dir))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"answer", "citations", "abstained", "timings"} <= data.keys()
+    assert data["abstained"] is False
+    assert "six warships" in data["answer"]
+    citation = data["citations"][0]
+    assert {"marker", "source", "start", "end", "quote"} <= citation.keys()
+    text = Path(citation["source"]).read_text(encoding="utf-8")
+    assert text[citation["start"]:citation["end"]] == citation["quote"]
+    assert {"retrieve", "generate", "total"} <= data["timings"].keys()
+
+
+def test_ask_with_the_local_model_names_the_exercises(index_dir):
+    result = run("ask", "What are the exercises called?", "--index-dir", str(index_dir))
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("\nSources:\n")
+    assert "allied resolve" in answer.lower().replace(" - ", " ")
+    assert re.search(r"\[\d\]", answer)
+    assert "2022-02-10-pentagon-belarus-army-chief-call.txt" in sources
+    assert "Allied Resolve" in sources
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ask", "   "], "The question is empty"),
+    (["ask", "Who?", "--backend", "gpt5"], "unknown backend 'gpt5'"),
+    (["ingest", "/no/such/folder"], "No such file or folder: /no/such/folder"),
+])
+def test_errors_are_one_line_and_non_zero(index_dir, args, message):
+    result = run(*args, "--index-dir", str(index_dir))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_asking_before_anything_is_indexed(tmp_path):
+    result = run("ask", "Who?", "--index-dir", str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert result.stderr == ("error: No documents are indexed yet. Run `rag ingest <folder>` "
+                             "first (or upload files in the UI).\n")
+
+
+def test_every_command_has_help():
+    for command in ["ingest", "ask", "docs", "remove", "ui", "eval"]:
+        result = run(command, "--help")
+        assert result.returncode == 0 and "usage: rag " + command in result.stdout
