@@ -162,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(ui)
     ui.set_defaults(func=cmd_ui)
 
+    evaluate = commands.add_parser(
+        "eval", help="measure answer accuracy, abstention and citations on a question set",
+        description="Ask every question of a dataset through the public API, score the "
+                    "answers, and write report.md, report.json, predictions.jsonl and a chart.")
+    from eval.runner import add_arguments
+
+    add_arguments(evaluate)
+    common(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
+
     return parser
 
 

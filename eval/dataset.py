@@ -1,0 +1,72 @@
+"""Eval questions: one JSON object a line, checked on load.
+
+    {"id", "question", "answers": [aliases], "evidence": "verbatim text" | [texts] | "",
+     "kind": "lookup"|"number"|"who"|"quote"|"multi-hop"|"unanswerable",
+     "doc": "file name of the source document", "tags": [optional labels]}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KINDS = ("lookup", "number", "who", "quote", "multi-hop", "unanswerable")
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ARTICLE_DATASET = DATA_DIR / "article.jsonl"
+
+
+class DatasetError(ValueError):
+    """The questions file is not in the eval format; the message says where."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: tuple[str, ...]
+    kind: str
+    doc: str
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def load_dataset(path: Path, limit: int | None = None) -> list[Question]:
+    """Read and validate a questions file; `limit` keeps the first N."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"No questions file at {path}")
+    questions = []
+    seen = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}, line {number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{where}: not JSON ({exc.msg})") from None
+        missing = {"id", "question", "answers", "evidence", "kind", "doc"} - row.keys()
+        if missing:
+            raise DatasetError(f"{where}: missing {', '.join(sorted(missing))}")
+        if row["kind"] not in KINDS:
+            raise DatasetError(f"{where}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+        if row["id"] in seen:
+            raise DatasetError(f"{where}: duplicate id {row['id']!r}")
+        seen.add(row["id"])
+        evidence = row["evidence"]
+        evidence = (evidence,) if isinstance(evidence, str) else tuple(evidence)
+        evidence = tuple(e for e in evidence if e)
+        if row["kind"] != "unanswerable" and (not row["answers"] or not evidence):
+            raise DatasetError(f"{where}: an answerable question needs answers and evidence")
+        questions.append(Question(id=str(row["id"]), question=row["question"],
+                                  answers=tuple(row["answers"]), evidence=evidence,
+                                  kind=row["kind"], doc=row["doc"],
+                                  tags=tuple(row.get("tags", ()))))
+    if not questions:
+        raise DatasetError(f"{path} holds no questions")
+    return questions[:limit] if limit else questions

@@ -1,0 +1,127 @@
+"""`rag eval`: ask every question of a dataset through the public API, score, report.
+
+    rag eval                                   # bundled article, local model
+    rag eval --corpus DIR --dataset FILE       # any folder + questions in the eval format
+    rag eval --compare naive --out eval-out/   # side by side with the tutorial recipe
+
+The corpus is indexed into a temporary folder unless `--index-dir` names an index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
+from eval.report import aggregate, by_group, score, write_report
+from eval.systems import AssistantSystem, System
+from rag import Assistant, Settings
+from rag.errors import InputError, PathNotFoundError
+
+DEFAULT_CORPUS = Path("corpus")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=Path, default=ARTICLE_DATASET, metavar="FILE",
+                        help="questions, one JSON object a line (default: the bundled "
+                             "article's known facts)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
+                        help="the documents the questions are about (default: corpus/)")
+    parser.add_argument("--backend", metavar="NAME", help="local (default), extractive, openai, "
+                        "ollama")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    parser.add_argument("--out", type=Path, default=Path("eval-out"), metavar="DIR",
+                        help="where the report goes (default: eval-out/)")
+    parser.add_argument("--compare", choices=["naive"], help="also run the LangChain tutorial "
+                        "recipe on the same questions, side by side")
+    parser.add_argument("-k", type=int, metavar="N", help="passages per question (default 4)")
+
+
+def documents_by_name(assistant: Assistant) -> dict[str, str]:
+    return {info.name: assistant.catalog.document(info.source).text
+            for info in assistant.documents()}
+
+
+def run_system(system: System, questions: list[Question], documents: dict[str, str],
+               progress: bool = True) -> dict:
+    """Ask every question; returns rows, metrics, per-kind metrics and predictions."""
+    from tqdm import tqdm
+
+    rows, predictions = [], []
+    bar = tqdm(questions, desc=f"eval {system.name}", unit="q", disable=not progress,
+               file=sys.stderr)
+    for question in bar:
+        prediction = system.ask(question.id, question.question)
+        predictions.append(prediction)
+        rows.append(score(question, prediction, documents.get(question.doc, "")))
+    return {"rows": rows, "metrics": aggregate(rows), "groups": by_group(rows),
+            "predictions": predictions}
+
+
+def run_eval(dataset: Path, corpus: Path, settings: Settings, out: Path | None,
+             compare: str | None = None, limit: int | None = None,
+             progress: bool = True) -> dict[str, dict]:
+    """Index `corpus` (into `settings.index_dir`), run the systems, write the report."""
+    questions = load_dataset(dataset, limit)
+    if not corpus.exists():
+        raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
+    assistant = Assistant(settings)
+    report = assistant.ingest([corpus], progress_bar=progress)
+    documents = documents_by_name(assistant)
+    missing = sorted({q.doc for q in questions} - documents.keys())
+    if missing:
+        raise InputError(f"The dataset asks about documents not in {corpus}: {', '.join(missing)}")
+
+    results = {settings.backend: run_system(AssistantSystem(assistant, settings.backend,
+                                                            settings.backend),
+                                            questions, documents, progress)}
+    if compare == "naive":
+        results["naive"] = run_system(_naive(corpus, settings, assistant), questions, documents,
+                                      progress)
+    if out is not None:
+        config = {"dataset_name": dataset.name, "dataset": str(dataset), "corpus": str(corpus),
+                  "backend": settings.backend, "k": settings.k, "chunk_size": settings.chunk_size,
+                  "chunk_overlap": settings.chunk_overlap, "questions": len(questions),
+                  "ingest_seconds": round(report.seconds, 1),
+                  "date": time.strftime("%Y-%m-%d %H:%M")}
+        write_report(out, results, config)
+    return results
+
+
+def _naive(corpus: Path, settings: Settings, assistant: Assistant) -> System:
+    from eval.naive import NaiveSystem
+    from rag import llm
+
+    chat_model = llm.chat_model(settings if settings.backend != "extractive"
+                                else settings.model_copy(update={"backend": "local"}))
+    workdir = Path(tempfile.mkdtemp(prefix="rag-naive-"))
+    return NaiveSystem(corpus, workdir, chat_model, assistant.index.embedder)
+
+
+def main(args: argparse.Namespace) -> int:
+    values = {"backend": args.backend, "k": args.k, "index_dir": args.index_dir}
+    values = {k: v for k, v in values.items() if v is not None}
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
+        values.setdefault("index_dir", Path(scratch) / "index")
+        settings = Settings(**values)
+        try:
+            results = run_eval(args.dataset, args.corpus, settings, args.out, args.compare,
+                               args.limit)
+        except DatasetError as exc:
+            raise InputError(str(exc)) from None
+    for name, result in results.items():
+        m = result["metrics"]
+        print(f"{name}: answer accuracy {_pct(m['answer_accuracy'])}, abstention accuracy "
+              f"{_pct(m['abstention_accuracy'])}, false abstentions "
+              f"{_pct(m['false_abstention_rate'])}, citation precision "
+              f"{_pct(m['citation_precision'])}, recall {_pct(m['citation_recall'])}, "
+              f"median {m['total_median_s']:.1f} s/answer")
+    print(f"Report: {args.out / 'report.md'}")
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"

@@ -1,0 +1,63 @@
+"""The systems an eval can run, all behind one `ask(question) -> Prediction`.
+
+- `AssistantSystem`: our pipeline, through the public `Assistant` API only.
+- `NaiveSystem` (in `eval.naive`): the LangChain tutorial recipe, same models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from rag import Assistant
+
+
+@dataclass
+class Prediction:
+    id: str
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[dict] = field(default_factory=list)
+    """{"marker", "source", "start", "end", "quote"} per citation."""
+    passages: list[dict] = field(default_factory=list)
+    """{"source", "start", "end", "text"} per retrieved passage, best first."""
+    timings: dict[str, float] = field(default_factory=dict)
+    document_texts: dict[str, str] = field(default_factory=dict, repr=False)
+    """Text of each cited source as indexed (to check quotes); not written out."""
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("document_texts")
+        return data
+
+
+class System(Protocol):
+    name: str
+
+    def ask(self, qid: str, question: str) -> Prediction: ...
+
+
+class AssistantSystem:
+    """Our assistant, asked exactly as a developer would ask it."""
+
+    def __init__(self, assistant: Assistant, backend: str, name: str = "assistant") -> None:
+        self.assistant = assistant
+        self.backend = backend
+        self.name = name
+
+    def ask(self, qid: str, question: str) -> Prediction:
+        answer = self.assistant.ask(question, backend=self.backend)
+        texts = {}
+        for citation in answer.citations:
+            if citation.source not in texts:
+                document = self.assistant.catalog.document(citation.source)
+                texts[citation.source] = document.text if document else ""
+        return Prediction(
+            id=qid, question=question, answer=answer.text, abstained=answer.abstained,
+            citations=[{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
+                        "quote": c.quote} for c in answer.citations],
+            passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
+                      for p in answer.passages],
+            timings=dict(answer.timings), document_texts=texts,
+        )
