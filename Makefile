@@ -39,8 +39,14 @@ run: index
 ui: install
 	$(BIN)/rag ui --host $(HOST) --port $(PORT)
 
+# The UI tests drive Debian's Chromium (Playwright cannot download a browser here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y chromium \
+	  || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
 # pytest exits 5 when it collects nothing: that is a failure, not a pass.
-test: install
+test: install browser
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 

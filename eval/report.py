@@ -65,6 +65,41 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
     }
 
 
+THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 17)]
+
+
+def tradeoff(rows: list[dict], predictions: list[Prediction], questions: list[Question],
+             current: float | None) -> list[dict] | None:
+    """Abstention accuracy, false abstentions and answer accuracy had the assistant
+    abstained below each confidence threshold (answers that fail a hard check, with
+    confidence 0, abstain at every threshold)."""
+    if not predictions or any(p.confidence is None for p in predictions):
+        return None
+    by_id = {q.id: q for q in questions}
+    table = []
+    for threshold in THRESHOLDS:
+        answerable = unanswerable = right = abstain_right = abstain_wrong = 0
+        for prediction in predictions:
+            question = by_id[prediction.id]
+            abstains = prediction.confidence == 0.0 or prediction.confidence < threshold
+            if question.answerable:
+                answerable += 1
+                abstain_wrong += abstains
+                right += (not abstains) and metrics.contains_answer(
+                    prediction.draft or prediction.answer, question.answers)
+            else:
+                unanswerable += 1
+                abstain_right += abstains
+        table.append({
+            "threshold": threshold,
+            "abstention_accuracy": _rate(abstain_right, unanswerable),
+            "false_abstention_rate": _rate(abstain_wrong, answerable),
+            "answer_accuracy": _rate(right, answerable),
+            "current": current is not None and abs(threshold - current) < 1e-9,
+        })
+    return table
+
+
 def _rate(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -15,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from langchain_core.language_models.chat_models import BaseChatModel
+
 from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
-from eval.report import aggregate, by_group, score, write_report
+from eval.report import aggregate, by_group, score, tradeoff, write_report
 from eval.systems import AssistantSystem, System
 from rag import Assistant, Settings
 from rag.errors import InputError, PathNotFoundError
@@ -25,14 +27,17 @@ DEFAULT_CORPUS = Path("corpus")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, default=ARTICLE_DATASET, metavar="FILE",
-                        help="questions, one JSON object a line (default: the bundled "
-                             "article's known facts)")
+    parser.add_argument("--dataset", type=Path, action="append", metavar="FILE",
+                        help="questions, one JSON object a line; repeat to combine files "
+                             "(default: the bundled article's known facts)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
                         help="the documents the questions are about (default: corpus/)")
     parser.add_argument("--backend", metavar="NAME", help="local (default), extractive, openai, "
                         "ollama")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    parser.add_argument("--per-doc", type=int, metavar="N",
+                        help="at most N questions of each kind per document (a smaller "
+                             "sample that still covers every document)")
     parser.add_argument("--out", type=Path, default=Path("eval-out"), metavar="DIR",
                         help="where the report goes (default: eval-out/)")
     parser.add_argument("--compare", choices=["naive"], help="also run the LangChain tutorial "
@@ -61,14 +66,32 @@ def run_system(system: System, questions: list[Question], documents: dict[str, s
             "predictions": predictions}
 
 
-def run_eval(dataset: Path, corpus: Path, settings: Settings, out: Path | None,
+def select(questions: list[Question], limit: int | None, per_doc: int | None) -> list[Question]:
+    """The first `per_doc` questions of each (document, kind), then the first `limit`."""
+    if per_doc:
+        seen: dict[tuple[str, str], int] = {}
+        kept = []
+        for question in questions:
+            key = (question.doc, question.kind)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] <= per_doc:
+                kept.append(question)
+        questions = kept
+    return questions[:limit] if limit else questions
+
+
+def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path | None,
              compare: str | None = None, limit: int | None = None,
-             progress: bool = True) -> dict[str, dict]:
-    """Index `corpus` (into `settings.index_dir`), run the systems, write the report."""
-    questions = load_dataset(dataset, limit)
+             per_doc: int | None = None, progress: bool = True,
+             chat_model: BaseChatModel | None = None) -> dict[str, dict]:
+    """Index `corpus` (into `settings.index_dir`), run the systems, write the report.
+
+    `chat_model` replaces the configured backend's model in both systems (for tests of
+    the plumbing with a scripted model)."""
+    questions = select([q for path in datasets for q in load_dataset(path)], limit, per_doc)
     if not corpus.exists():
         raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
-    assistant = Assistant(settings)
+    assistant = Assistant(settings, chat_model=chat_model)
     report = assistant.ingest([corpus], progress_bar=progress)
     documents = documents_by_name(assistant)
     missing = sorted({q.doc for q in questions} - documents.keys())
@@ -78,11 +101,15 @@ def run_eval(dataset: Path, corpus: Path, settings: Settings, out: Path | None,
     results = {settings.backend: run_system(AssistantSystem(assistant, settings.backend,
                                                             settings.backend),
                                             questions, documents, progress)}
+    ours = results[settings.backend]
+    ours["tradeoff"] = tradeoff(ours["rows"], ours["predictions"], questions,
+                                settings.abstain_below)
     if compare == "naive":
-        results["naive"] = run_system(_naive(corpus, settings, assistant), questions, documents,
-                                      progress)
+        results["naive"] = run_system(_naive(corpus, settings, assistant, chat_model), questions,
+                                      documents, progress)
     if out is not None:
-        config = {"dataset_name": dataset.name, "dataset": str(dataset), "corpus": str(corpus),
+        config = {"dataset_name": " + ".join(p.name for p in datasets),
+                  "dataset": ", ".join(str(p) for p in datasets), "corpus": str(corpus),
                   "backend": settings.backend, "k": settings.k, "chunk_size": settings.chunk_size,
                   "chunk_overlap": settings.chunk_overlap, "questions": len(questions),
                   "ingest_seconds": round(report.seconds, 1),
@@ -91,12 +118,14 @@ def run_eval(dataset: Path, corpus: Path, settings: Settings, out: Path | None,
     return results
 
 
-def _naive(corpus: Path, settings: Settings, assistant: Assistant) -> System:
+def _naive(corpus: Path, settings: Settings, assistant: Assistant,
+           chat_model: BaseChatModel | None) -> System:
     from eval.naive import NaiveSystem
     from rag import llm
 
-    chat_model = llm.chat_model(settings if settings.backend != "extractive"
-                                else settings.model_copy(update={"backend": "local"}))
+    if chat_model is None:
+        chat_model = llm.chat_model(settings if settings.backend != "extractive"
+                                    else settings.model_copy(update={"backend": "local"}))
     workdir = Path(tempfile.mkdtemp(prefix="rag-naive-"))
     return NaiveSystem(corpus, workdir, chat_model, assistant.index.embedder)
 
@@ -108,8 +137,8 @@ def main(args: argparse.Namespace) -> int:
         values.setdefault("index_dir", Path(scratch) / "index")
         settings = Settings(**values)
         try:
-            results = run_eval(args.dataset, args.corpus, settings, args.out, args.compare,
-                               args.limit)
+            results = run_eval(args.dataset or [ARTICLE_DATASET], args.corpus, settings,
+                               args.out, args.compare, args.limit, args.per_doc)
         except DatasetError as exc:
             raise InputError(str(exc)) from None
     for name, result in results.items():

@@ -23,6 +23,11 @@ class Prediction:
     passages: list[dict] = field(default_factory=list)
     """{"source", "start", "end", "text"} per retrieved passage, best first."""
     timings: dict[str, float] = field(default_factory=dict)
+    draft: str = ""
+    """What the model wrote before checks (to score answers at other thresholds)."""
+    confidence: float | None = None
+    """The assistant's evidence confidence (None for systems without one)."""
+    abstain_reason: str = ""
     document_texts: dict[str, str] = field(default_factory=dict, repr=False)
     """Text of each cited source as indexed (to check quotes); not written out."""
 
@@ -59,5 +64,6 @@ class AssistantSystem:
                         "quote": c.quote} for c in answer.citations],
             passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
                       for p in answer.passages],
-            timings=dict(answer.timings), document_texts=texts,
+            timings=dict(answer.timings), draft=answer.draft, confidence=answer.confidence,
+            abstain_reason=answer.abstain_reason, document_texts=texts,
         )

@@ -23,11 +23,12 @@ from langchain_core.output_parsers import StrOutputParser
 from index import DocumentInfo, Index, IngestReport
 from index.catalog import Catalog
 from index.embedder import ModelLoadError
+from index.splitter import paragraph_spans
 from index.store import StoreError
 from rag import llm
-from rag.cite import CitationChecker
+from rag.cite import CitationChecker, Support
 from rag.config import BACKENDS, Settings
-from rag.conversation import History, condense_prompt, normalise_history
+from rag.conversation import History, condense_prompt, needs_context, normalise_history
 from rag.errors import (
     ConfigError,
     EmptyIndexError,
@@ -36,10 +37,12 @@ from rag.errors import (
     ModelUnavailableError,
     PathNotFoundError,
 )
-from rag.extractive import ExtractiveReader
+from rag.extractive import extractive_answer
+from rag.focus import SentenceRanker, focus
 from rag.prompt import ANSWER_PROMPT, NO_ANSWER, format_passages
 from rag.retrieve import Retriever
 from rag.types import Answer
+from rag.verify import Verifier
 
 MAX_QUESTION_CHARS = 2000
 
@@ -60,7 +63,8 @@ class Assistant:
                            chunk_overlap=self.settings.chunk_overlap)
         self.retriever = Retriever(self.index, k=self.settings.k)
         self.checker = CitationChecker(embed=self.index.embedder.embed_documents)
-        self.reader = ExtractiveReader(embed=self.index.embedder.embed_documents)
+        self.ranker = SentenceRanker(embed=self.index.embedder.embed_documents)
+        self.verifier = Verifier(embed=self.index.embedder.embed_documents)
         self._chat_model = chat_model
         self._models: dict[str, BaseChatModel] = {}
         self._generate_lock = threading.Lock()
@@ -103,24 +107,36 @@ class Assistant:
 
     # Questions ---------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load the embedding model and the chat model now rather than on the first
+        question (the UI calls this at start). Failures surface on the first question."""
+        try:
+            self.index.embedder.embed_query("warm up")
+            if self.settings.backend == "local" and self._chat_model is None:
+                self._model("local")
+        except Exception:  # noqa: BLE001 - reported when a question needs the model
+            return
+
     def ask(self, question: str, history: History | None = None, *,
-            backend: str | None = None) -> Answer:
+            backend: str | None = None, passages: int | None = None) -> Answer:
         """Answer `question` from the indexed documents, with verified citations.
 
         Args:
             history: earlier turns, as (role, text) pairs or {"role", "content"} dicts;
                 a follow-up question is rewritten to stand alone before searching.
             backend: override `settings.backend` for this question.
+            passages: override `settings.context_sentences` for this question.
         """
         answer = None
-        for item in self.stream(question, history, backend=backend):
+        for item in self.stream(question, history, backend=backend, passages=passages):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def stream(self, question: str, history: History | None = None, *,
-               backend: str | None = None) -> Iterator[str | Answer]:
+               backend: str | None = None, passages: int | None = None
+               ) -> Iterator[str | Answer]:
         """Yield the answer's text as it is generated, then the final `Answer`.
 
         The streamed text is the model's draft; the final `Answer.text` is the checked
@@ -134,26 +150,29 @@ class Assistant:
         timings: dict[str, float] = {}
 
         standalone = question
-        if turns:
+        if turns and needs_context(question):
             tick = time.perf_counter()
             standalone = self._condense(question, turns, backend)
             timings["rewrite"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        passages = self.retriever.retrieve(standalone)
+        retrieved = self.retriever.retrieve(standalone)
+        ranked = self.ranker.rank(standalone, retrieved)
+        sentences = self.settings.context_sentences if passages is None else passages
+        shown = focus(ranked, sentences) if sentences else retrieved
         timings["retrieve"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
         pieces: list[str] = []
-        if not passages:
+        if not shown:
             pieces.append(NO_ANSWER)
             yield NO_ANSWER
         elif backend == "extractive":
-            draft = self.reader.answer(standalone, passages, NO_ANSWER)
+            draft = extractive_answer(ranked, shown, NO_ANSWER)
             pieces.append(draft)
             yield draft
         else:
-            inputs = {"context": format_passages(passages), "question": standalone}
+            inputs = {"context": format_passages(shown), "question": standalone}
             chain = ANSWER_PROMPT | self._model(backend) | StrOutputParser()
             with self._generate_lock:
                 try:
@@ -166,8 +185,11 @@ class Assistant:
         timings["generate"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        checked = self.checker.check(standalone, draft, passages)
-        abstained = checked.abstained or not any(s.supported for s in checked.sentences)
+        checked = self.checker.check(standalone, draft, shown)
+        verdict = self.verifier.verify(standalone, checked, self._context_reader())
+        abstained = verdict.confidence < self.settings.abstain_below
+        reason = verdict.reason or (f"confidence {verdict.confidence:.2f} is below "
+                                    f"{self.settings.abstain_below:.2f}" if abstained else "")
         timings["cite"] = time.perf_counter() - tick
         timings["total"] = time.perf_counter() - started
 
@@ -176,14 +198,34 @@ class Assistant:
             text=NO_ANSWER if abstained else checked.text,
             citations=[] if abstained else checked.citations,
             abstained=abstained,
-            passages=passages,
+            passages=shown,
             timings=timings,
             standalone_question=standalone,
-            unsupported=[] if checked.abstained else checked.unsupported,
+            unsupported=[] if abstained else checked.unsupported,
             draft=draft,
+            confidence=verdict.confidence,
+            abstain_reason=reason,
         )
 
     # Internals ---------------------------------------------------------------
+
+    def _context_reader(self):
+        """`context(support)`: the paragraph around a supporting span, with its
+        document's title (documents are read once per answer)."""
+        documents: dict[str, str] = {}
+
+        def context(support: Support) -> str:
+            source = support.passage.source
+            if source not in documents:
+                document = self.index.catalog.document(source)
+                documents[source] = document.text if document else support.passage.text
+            text = documents[source]
+            for start, end in paragraph_spans(text):
+                if start <= support.start < end:
+                    return f"{support.passage.title}\n{text[start:max(end, support.end)]}"
+            return f"{support.passage.title}\n{support.passage.text}"
+
+        return context
 
     def _backend(self, backend: str | None) -> str:
         backend = backend or self.settings.backend

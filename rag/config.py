@@ -33,8 +33,13 @@ class Settings(BaseSettings):
     chunk_size: int = Field(400, description="Largest chunk, in characters.")
     chunk_overlap: int = Field(120, description="Characters of whole sentences repeated "
                                                  "between neighbouring chunks.")
-    k: int = Field(4, ge=1, le=20, description="Passages given to the model per question.")
+    k: int = Field(6, ge=1, le=50, description="Chunks retrieved per question (dense + "
+                                                "keyword search, fused).")
+    context_sentences: int = Field(4, ge=0, le=50, description="Best-matching sentences of "
+                                   "those chunks given to the model; 0 gives whole chunks.")
     backend: Backend = Field("local", description="Who writes the answer.")
+    abstain_below: float = Field(0.45, ge=0.0, le=1.0, description="Abstain when the "
+                                 "evidence-based confidence of an answer is below this.")
     model_path: Path | None = Field(None, description="A GGUF model for the local backend; "
                                                        "default: the bundled Qwen2.5 1.5B.")
     model_cache_dir: Path = Field(default_factory=_default_cache_dir,

@@ -7,6 +7,7 @@ retrieval. Only the last few turns are used, to keep the extra prompt short.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Union
 
@@ -14,6 +15,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 from rag.errors import InputError
+from rag.text import content_words
 
 Turn = Union[tuple[str, str], Mapping[str, str], BaseMessage]
 History = Sequence[Turn]
@@ -28,6 +30,21 @@ question already stands alone, repeat it unchanged. Reply with the question only
 
 _ROLES = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant",
           "bot": "assistant"}
+
+
+_REFERRING = re.compile(
+    r"^\s*(?:and|but|so|also|then|what about|how about|why|why not|who else|what else)\b"
+    r"|\b(?:it|its|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those|"
+    r"there|then|same|such|former|latter|also|too|else|other|one)\b",
+    re.IGNORECASE,
+)
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question likely leans on the conversation ("And how many warships?",
+    "Who said that?"); a question that stands alone is searched as it is, which saves
+    a model call."""
+    return bool(_REFERRING.search(question)) or len(content_words(question)) <= 1
 
 
 def normalise_history(history: History | None) -> list[tuple[str, str]]:

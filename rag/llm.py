@@ -92,26 +92,27 @@ def _close_local_models() -> None:
 
 def translate_error(exc: Exception, settings: Settings) -> Exception:
     """A `RagError` for a failure of the backend's SDK, or `exc` itself if unknown."""
-    name = type(exc).__name__
+    names = {cls.__name__ for cls in type(exc).__mro__}
     text = str(exc)
-    if settings.backend == "openai" and (name in {"APIConnectionError", "APITimeoutError",
-                                                  "ConnectError", "ConnectTimeout"}):
+    if settings.backend == "openai" and names & {"APIConnectionError", "APITimeoutError",
+                                                 "ConnectError", "ConnectTimeout"}:
         return BackendError(
             f"Cannot reach the OpenAI-compatible server at {settings.openai_base_url}: start it "
             "or set RAG_OPENAI_BASE_URL."
         )
-    if settings.backend == "openai" and name in {"AuthenticationError", "PermissionDeniedError"}:
+    if settings.backend == "openai" and names & {"AuthenticationError", "PermissionDeniedError"}:
         return BackendError("The OpenAI-compatible server refused the API key: set RAG_OPENAI_API_KEY.")
-    if settings.backend == "openai" and name == "NotFoundError":
+    if settings.backend == "openai" and "NotFoundError" in names:
         return BackendError(f"The server at {settings.openai_base_url} has no model "
                             f"{settings.openai_model!r}: set RAG_OPENAI_MODEL.")
-    if settings.backend == "ollama" and (name in {"ConnectError", "ConnectTimeout", "ConnectionError"}
+    if settings.backend == "ollama" and (names & {"ConnectError", "ConnectTimeout",
+                                                  "ConnectionError"}
                                          or "Failed to connect" in text):
         return BackendError(
             f"Cannot reach Ollama at {settings.ollama_base_url}: start it with `ollama serve` "
             "or set RAG_OLLAMA_BASE_URL."
         )
-    if settings.backend == "ollama" and name == "ResponseError":
+    if settings.backend == "ollama" and "ResponseError" in names:
         return BackendError(f"Ollama could not run {settings.ollama_model!r} ({text}); "
                             f"try `ollama pull {settings.ollama_model}` or set RAG_OLLAMA_MODEL.")
     return exc

@@ -30,12 +30,18 @@ ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", 
 
 
 def format_passages(passages: list[Passage]) -> str:
-    """Number each passage and name its document, one block per passage."""
-    blocks = []
+    """Numbered passages under the name of their document (named once per run of
+    passages from it: every token of the prompt costs time on a CPU)."""
+    lines: list[str] = []
+    current = None
     for passage in passages:
-        label = passage.title or passage.name
-        if passage.date:
-            label += f", {passage.date}"
-        text = " ".join(passage.text.split())
-        blocks.append(f"[{passage.number}] ({label})\n{text}")
-    return "\n\n".join(blocks)
+        if passage.source != current:
+            current = passage.source
+            label = passage.title or passage.name
+            if passage.date:
+                label += f" ({passage.date})"
+            if lines:
+                lines.append("")
+            lines.append(f"Document: {label}")
+        lines.append(f"[{passage.number}] {' '.join(passage.text.split())}")
+    return "\n".join(lines)

@@ -18,9 +18,16 @@ ourselves out over own same she should so some such than that the their theirs t
 themselves then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself yourselves
 said says say according did does done get got one ones whose much many
+approximately about around roughly nearly almost some over under least little
 """.split())
 
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+# Units written out and abbreviated are the same word ("1,000km" and "1,000 kilometers").
+_UNITS = {"km": "kilometer", "kilometre": "kilometer", "kms": "kilometer", "mi": "mile",
+          "m": "meter", "metre": "meter", "kg": "kilogram", "lb": "pound", "lbs": "pound",
+          "ft": "foot", "feet": "foot", "hr": "hour", "hrs": "hour", "yr": "year",
+          "yrs": "year", "pct": "percent", "sq": "square"}
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NUMBER_WORDS = {
@@ -44,7 +51,8 @@ def words(text: str) -> list[str]:
     """All word and number tokens, lower-cased and stemmed, stopwords kept."""
     text = _THOUSANDS.sub("", text.lower().replace("’", "'"))
     text = re.sub(r"'s\b", "", text)
-    return [stem(token) for token in _TOKEN.findall(text)]
+    tokens = (stem(token) for token in _TOKEN.findall(text))
+    return [_UNITS.get(token, token) for token in tokens]
 
 
 def content_words(text: str) -> list[str]:

@@ -17,7 +17,8 @@ class Passage:
     text: str
     """Exactly the document's text[start:end]."""
     score: float
-    """Reciprocal-rank-fusion score of dense and keyword search."""
+    """How well it matched: the fusion score of dense and keyword search for a retrieved
+    chunk, the question-match score of its best sentence for a focused passage."""
     similarity: float
     """Best cosine similarity to the question among its chunks (0 when only keywords found it)."""
     date: str | None = None
@@ -67,6 +68,10 @@ class Answer:
     """Sentences of the answer that no retrieved passage supports."""
     draft: str = ""
     """What the model wrote, before citations were checked and repaired."""
+    confidence: float = 0.0
+    """0 to 1: how well the documents back this answer (see `rag.verify`)."""
+    abstain_reason: str = ""
+    """Why the assistant abstained, in words ("" when it answered)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

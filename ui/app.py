@@ -1,63 +1,130 @@
 """The Gradio chat: `build_app(assistant)` returns the Blocks; `launch()` serves them.
 
 The UI talks only to `Assistant`. Errors a user can fix (`RagError`) are shown as
-they are; anything else is logged and shown as a short generic message.
+they are; anything else is logged and shown as a short generic message. Clicking a
+citation marker shows its passage in the source viewer; that is done in the browser
+(`HEAD` below), from the sources section every answer carries.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+import shutil
+import threading
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
 from rag.assistant import Assistant  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.config import BACKENDS, Settings  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.types import Answer  # noqa: E402
-from ui.render import answer_markdown, sources_html, timings_line  # noqa: E402
+from ui.render import answer_html, documents_table, timings_line, viewer_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "What are the exercises called?",
-    "How many Russian troops will surge into Belarus?",
+    "How many Russian troops does the US expect in Belarus?",
     "Why did the Pentagon call the Belarusian army chief?",
+    "Who is the NATO Secretary General?",
 ]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
+TABLE_HEADERS = ["Title", "File", "Date", "Chunks", "Indexed"]
+
+CSS = """
+.rag-answer { margin: 0 0 .4em 0; }
+a.rag-cite { text-decoration: none; font-size: .8em; vertical-align: super; cursor: pointer;
+             padding: 0 .1em; font-weight: 600; }
+.rag-sources, .rag-passages { margin-top: .4em; font-size: .9em; }
+.rag-source { margin: .4em 0; }
+.rag-source blockquote, .rag-viewer-text { margin: .2em 0 0 0; padding-left: .6em;
+             border-left: 3px solid #d0d7de; }
+.rag-source-head code { font-size: .85em; }
+mark { background: #fff3b0; padding: 0 .1em; }
+.rag-abstain { font-style: italic; }
+.rag-timings { color: #6b7280; font-size: .85em; }
+#rag-viewer { min-height: 8em; }
+.rag-viewer-empty { color: #6b7280; }
+"""
+
+# Markers are links inside chat messages; a click copies the matching source card of
+# the same message into the viewer. (Scripts inside messages never run: this does.)
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.rag-cite");
+  if (!link) return;
+  event.preventDefault();
+  let scope = link.parentElement;
+  let card = null;
+  while (scope && !card) {
+    card = scope.querySelector(`.rag-source[data-n="${link.dataset.n}"]`);
+    scope = scope.parentElement;
+  }
+  const viewer = document.querySelector("#rag-viewer .rag-viewer-body")
+    || document.querySelector("#rag-viewer");
+  if (!card || !viewer) return;
+  viewer.innerHTML = "";
+  const item = document.createElement("div");
+  item.className = "rag-viewer-item";
+  item.dataset.n = link.dataset.n;
+  item.innerHTML = card.innerHTML;
+  viewer.appendChild(item);
+  viewer.scrollIntoView({block: "nearest"});
+});
+</script>"""
 
 
 def _user_error(exc: Exception) -> gr.Error:
     if isinstance(exc, RagError):
         return gr.Error(str(exc))
-    log.exception("unexpected error while answering")
-    return gr.Error("Something went wrong while answering; the details are in the server log.")
+    log.exception("unexpected error in the UI")
+    return gr.Error("Something went wrong; the details are in the server log.")
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat UI over `assistant`."""
+    settings = assistant.settings
+    uploads = settings.index_dir / "uploads"
 
-    def respond(message: str, history: list[dict]):
+    def document_texts(answer: Answer) -> dict[str, str]:
+        texts = {}
+        for citation in answer.citations:
+            if citation.source not in texts:
+                document = assistant.catalog.document(citation.source)
+                texts[citation.source] = document.text if document else ""
+        return texts
+
+    def respond(message: str, history: list[dict], turns: list[tuple[str, str]], backend: str,
+                passages: int, show_passages: bool):
+        """Stream the draft into the chat, then replace it with the checked answer.
+        `turns` holds the conversation as plain text, for follow-up questions."""
         history = list(history or [])
-        turns = [(m["role"], m["content"]) for m in history if isinstance(m.get("content"), str)]
-        history.append({"role": "user", "content": message})
-        history.append({"role": "assistant", "content": ""})
+        history.append({"role": "user", "content": html.escape(message)})
+        history.append({"role": "assistant", "content": "…"})
+        yield history, turns, gr.skip(), "", ""
+        draft = ""
         try:
-            draft = ""
-            for item in assistant.stream(message, turns):
+            for item in assistant.stream(message, turns, backend=backend, passages=int(passages)):
                 if isinstance(item, Answer):
-                    history[-1]["content"] = answer_markdown(item)
-                    yield history, sources_html(item), timings_line(item), ""
+                    texts = document_texts(item)
+                    history[-1] = {"role": "assistant",
+                                   "content": answer_html(item, texts, show_passages)}
+                    turns = [*turns, ("user", message), ("assistant", item.text)]
+                    yield history, turns, viewer_html(item, texts), timings_line(item), ""
                 else:
                     draft += item
-                    history[-1]["content"] = draft
-                    yield history, "", "", ""
+                    history[-1] = {"role": "assistant", "content": html.escape(draft)}
+                    yield history, turns, gr.skip(), "", ""
         except Exception as exc:
             raise _user_error(exc) from None
 
     def ask(question: str) -> dict:
-        """Answer one question; returns the answer text, citations and abstention."""
+        """Answer one question from the indexed documents, with citations."""
         try:
             answer = assistant.ask(question)
         except Exception as exc:
@@ -71,27 +138,121 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "timings": answer.timings,
         }
 
+    def document_choices() -> list[tuple[str, str]]:
+        return [(f"{d.title} ({d.name})", d.source) for d in assistant.documents()]
+
+    def refresh():
+        return (gr.update(value=documents_table(assistant.documents())),
+                gr.update(choices=document_choices(), value=None))
+
+    def index_files(files: list[str] | None, progress=gr.Progress()):
+        if not files:
+            raise gr.Error("Choose one or more files to index.")
+        uploads.mkdir(parents=True, exist_ok=True)
+        kept, too_big = [], []
+        limit = settings.ui_max_upload_mb * 1024 * 1024
+        for file in files:
+            path = Path(file)
+            if path.stat().st_size > limit:
+                too_big.append(path.name)
+                continue
+            target = uploads / path.name
+            shutil.copyfile(path, target)
+            kept.append(target)
+        progress(0, desc="Indexing…")
+        try:
+            report = assistant.ingest(kept, progress=lambda done, total: progress(
+                done / max(total, 1), desc=f"Embedding {done}/{total} chunks"),
+                progress_bar=False) if kept else None
+        except Exception as exc:
+            raise _user_error(exc) from None
+        parts = []
+        if report is not None:
+            parts.append(f"Added {len(report.added)}, updated {len(report.updated)}, "
+                         f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)} "
+                         f"({report.chunks_written} chunks in {report.seconds:.1f} s).")
+            parts += [f"Skipped {Path(s.path).name}: {s.reason}." for s in report.skipped]
+            for skipped in report.skipped:  # do not keep what could not be indexed
+                Path(skipped.path).unlink(missing_ok=True)
+        parts += [f"Skipped {name}: larger than {settings.ui_max_upload_mb} MB." for name in too_big]
+        table, choices = refresh()
+        return " ".join(parts), table, choices, None
+
+    def remove_document(source: str | None):
+        if not source:
+            raise gr.Error("Choose a document to remove.")
+        try:
+            count = assistant.remove(source)
+        except Exception as exc:
+            raise _user_error(exc) from None
+        if Path(source).parent == uploads.resolve():
+            Path(source).unlink(missing_ok=True)
+        table, choices = refresh()
+        return f"Removed {Path(source).name} ({count} chunks).", table, choices
+
     with gr.Blocks(title="Ask your documents") as app:
+        turns = gr.State([])
         gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents, "
-                    "with the exact words they rest on.")
-        with gr.Row():
+                    "with markers that point to the exact words they rest on.")
+        with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
+                chat = gr.Chatbot(label="Chat", height=520, sanitize_html=True,
+                                  latex_delimiters=[], buttons=["copy", "copy_all"],
+                                  elem_id="rag-chat", feedback_options=None,
+                                  placeholder="Ask a question about the documents. "
+                                              "Try an example below.")
                 question = gr.Textbox(placeholder="Ask a question about the documents…",
-                                      show_label=False, submit_btn=True)
-                gr.Examples(EXAMPLES, inputs=question)
-                timings = gr.Markdown(elem_classes=["rag-timings"])
+                                      show_label=False, submit_btn="Ask", elem_id="rag-question")
+                with gr.Row():
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                with gr.Row():
+                    timings = gr.Markdown(elem_classes=["rag-timings"], elem_id="rag-timings")
+                    clear = gr.Button("Clear conversation", size="sm", variant="secondary",
+                                      scale=0)
             with gr.Column(scale=2):
-                sources = gr.HTML(label="Sources")
-        question.submit(respond, [question, chat], [chat, sources, timings, question],
-                        api_visibility="private")
+                with gr.Tab("Source"):
+                    viewer = gr.HTML(viewer_html(None, {}), elem_id="rag-viewer",
+                                     elem_classes=["rag-viewer-body"])
+                with gr.Tab("Documents"):
+                    table = gr.Dataframe(documents_table(assistant.documents()),
+                                         headers=TABLE_HEADERS, interactive=False,
+                                         elem_id="rag-documents", wrap=True)
+                    upload = gr.File(label="Add documents (.txt .md .html .pdf)",
+                                     file_count="multiple", file_types=UPLOAD_TYPES,
+                                     elem_id="rag-upload")
+                    status = gr.Markdown(elem_id="rag-upload-status")
+                    with gr.Row():
+                        chosen = gr.Dropdown(choices=document_choices(), label="Document",
+                                             scale=3, elem_id="rag-remove-choice")
+                        remove = gr.Button("Remove from index", variant="stop", scale=1)
+                with gr.Tab("Settings"):
+                    backend = gr.Dropdown(list(BACKENDS), value=settings.backend,
+                                          label="Backend",
+                                          info="local: the bundled model; extractive: quote "
+                                               "the best sentence, no model")
+                    passages = gr.Slider(1, 10, value=settings.context_sentences or 4, step=1,
+                                         label="Passages given to the model")
+                    show_passages = gr.Checkbox(False, label="Show the passages the model read")
+
+        question.submit(respond, [question, chat, turns, backend, passages, show_passages],
+                        [chat, turns, viewer, timings, question], api_visibility="private")
+        clear.click(lambda: ([], [], viewer_html(None, {}), ""), None,
+                    [chat, turns, viewer, timings], api_visibility="private")
+        upload.upload(index_files, upload, [status, table, chosen, upload],
+                      api_visibility="private")
+        remove.click(remove_document, chosen, [status, table, chosen], api_visibility="private")
+        app.load(refresh, None, [table, chosen], api_visibility="private")
         gr.api(ask, api_name="ask")
     return app
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     assistant = Assistant(settings)
+    # Load the models while the page opens, so the first answer does not wait for them.
+    threading.Thread(target=assistant.warm_up, daemon=True, name="warm-up").start()
     app = build_app(assistant)
     auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
-    app.queue().launch(server_name=host, server_port=port, share=False, auth=auth,
-                       max_file_size=f"{settings.ui_max_upload_mb}mb")
+    app.queue(default_concurrency_limit=1).launch(
+        server_name=host, server_port=port, share=False, auth=auth,
+        max_file_size=f"{settings.ui_max_upload_mb}mb", css=CSS, head=HEAD,
+        footer_links=["api"], show_error=True)

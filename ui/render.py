@@ -1,75 +1,111 @@
-"""Pure helpers that turn an `Answer` into safe HTML and Markdown for the chat.
+"""Pure helpers that turn answers and documents into safe HTML for the chat.
 
-Everything from a document is escaped: a `<script>` inside a source shows as text.
+Everything that comes from a document or a model is escaped: a `<script>` inside a
+source shows as text. Each answer message carries its own sources section, so the
+source viewer can show the passage of any marker in any message.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import time
 
+from index.types import DocumentInfo
 from rag.types import Answer, Citation, Passage
 
-_MARKER = re.compile(r"\[(\d+)\]")
+CONTEXT_CHARS = 400
+"""Characters of surrounding text shown around a cited span in the viewer."""
 
 
-def escape_markdown(text: str) -> str:
-    """Text that Markdown and the HTML it allows will show literally."""
-    text = html.escape(text, quote=False)
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", text)
+def _escape(text: str) -> str:
+    """HTML-escaped, line breaks as <br>: a message stays one HTML block, so Markdown
+    never reinterprets document text."""
+    return html.escape(text, quote=True).replace("\r", "").replace("\n", "<br>")
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The answer for the chat bubble: escaped text with markers as superscript links."""
-    if answer.abstained:
-        return escape_markdown(answer.text)
-    text = escape_markdown(answer.text)
-    text = re.sub(r"\\\[(\d+)\\\]", r"<sup>[\1](#source-\1)</sup>", text)
-    if answer.unsupported:
-        text += "\n\n<small>⚠ Not supported by the documents: " + escape_markdown(
-            " ".join(answer.unsupported)) + "</small>"
-    return text
-
-
-def _location(c: Citation | Passage) -> str:
-    parts = [html.escape(c.title or c.name)]
-    if c.date:
-        parts.append(html.escape(c.date))
-    if c.page:
-        parts.append(f"page {c.page}")
-    parts.append(f"<code>{html.escape(c.name)}</code>")
+def _location(item: Citation | Passage) -> str:
+    parts = [f"<b>{_escape(item.title or item.name)}</b>"]
+    if item.date:
+        parts.append(_escape(item.date))
+    if item.page:
+        parts.append(f"page {item.page}")
+    parts.append(f"<code>{_escape(item.name)}</code>")
     return " · ".join(parts)
 
 
-def highlighted_passage(citation: Citation, passage: Passage | None) -> str:
-    """The cited words marked inside the passage they come from (all escaped)."""
-    if passage is None or not (passage.start <= citation.start and citation.end <= passage.end):
-        return f"<mark>{html.escape(citation.quote)}</mark>"
-    before = passage.text[: citation.start - passage.start]
-    after = passage.text[citation.end - passage.start:]
-    return (html.escape(before) + f"<mark>{html.escape(citation.quote)}</mark>"
-            + html.escape(after))
+def highlighted(citation: Citation, document_text: str | None) -> str:
+    """The cited words marked inside their paragraph (trimmed to a readable length)."""
+    if not document_text or document_text[citation.start:citation.end] != citation.quote:
+        return f"<mark>{_escape(citation.quote)}</mark>"
+    start = document_text.rfind("\n\n", 0, citation.start)
+    start = 0 if start < 0 else start + 2
+    end = document_text.find("\n\n", citation.end)
+    end = len(document_text) if end < 0 else end
+    start = max(start, citation.start - CONTEXT_CHARS)
+    end = min(end, citation.end + CONTEXT_CHARS)
+    before = document_text[start:citation.start]
+    after = document_text[citation.end:end]
+    lead = "…" if start > 0 and document_text[start - 1] not in "\n" else ""
+    tail = "…" if end < len(document_text) and document_text[end] not in "\n" else ""
+    return (lead + _escape(before) + f"<mark>{_escape(citation.quote)}</mark>" + _escape(after)
+            + tail)
 
 
-def sources_html(answer: Answer | None) -> str:
-    """One card per citation: where it is from and the quoted words in context."""
+def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool = False) -> str:
+    """The chat message: the answer with clickable markers, then its sources."""
+    if answer.abstained:
+        return (f"<p class='rag-abstain'>{_escape(answer.text)}</p>"
+                f"<p class='rag-why'><small>{_escape(answer.abstain_reason)}</small></p>"
+                if answer.abstain_reason else f"<p class='rag-abstain'>{_escape(answer.text)}</p>")
+    body = re.sub(r"\[(\d+)\]", lambda m: f"<a class='rag-cite' href='#rag-src-{m.group(1)}' "
+                  f"data-n='{m.group(1)}'>[{m.group(1)}]</a>", _escape(answer.text))
+    parts = [f"<p class='rag-answer'>{body}</p>"]
+    if answer.unsupported:
+        parts.append("<p class='rag-unsupported'><small>⚠ Not supported by the documents: "
+                     f"{_escape(' '.join(answer.unsupported))}</small></p>")
+    if answer.citations:
+        cards = []
+        for citation in answer.citations:
+            cards.append(
+                f"<div class='rag-source' data-n='{citation.marker}'>"
+                f"<div class='rag-source-head'>[{citation.marker}] {_location(citation)}</div>"
+                f"<blockquote>{highlighted(citation, documents.get(citation.source))}"
+                "</blockquote></div>")
+        parts.append("<details class='rag-sources' open><summary>Sources</summary>"
+                     + "".join(cards) + "</details>")
+    if show_passages and answer.passages:
+        items = "".join(f"<li>[{p.number}] {_location(p)}<br>{_escape(p.text)}</li>"
+                        for p in answer.passages)
+        parts.append("<details class='rag-passages'><summary>Passages the model read</summary>"
+                     f"<ol>{items}</ol></details>")
+    return "".join(parts)
+
+
+def viewer_html(answer: Answer | None, documents: dict[str, str], marker: int | None = None) -> str:
+    """The source viewer beside the chat: one citation's passage in its context."""
     if answer is None:
-        return ""
+        return "<div class='rag-viewer-empty'>Click a marker such as [1] in an answer to see " \
+               "the passage it cites.</div>"
     if answer.abstained or not answer.citations:
-        return "<p class='rag-none'>No sources: the documents do not answer this.</p>" \
-            if answer.abstained else ""
-    by_number = {p.number: p for p in answer.passages}
-    cards = []
-    for citation in answer.citations:
-        passage = by_number.get(citation.marker)
-        cards.append(
-            f"<div class='rag-source' id='source-{citation.marker}'>"
-            f"<div class='rag-source-head'><b>[{citation.marker}]</b> {_location(citation)}</div>"
-            f"<blockquote>{highlighted_passage(citation, passage)}</blockquote></div>"
-        )
-    return "\n".join(cards)
+        return "<div class='rag-viewer-empty'>No sources for this answer: the documents do " \
+               "not answer the question.</div>"
+    citation = next((c for c in answer.citations if c.marker == marker), answer.citations[0])
+    return (f"<div class='rag-viewer-item'><div class='rag-source-head'>[{citation.marker}] "
+            f"{_location(citation)}</div>"
+            f"<div class='rag-viewer-text'>{highlighted(citation, documents.get(citation.source))}"
+            "</div></div>")
 
 
 def timings_line(answer: Answer) -> str:
     order = ["rewrite", "retrieve", "generate", "cite", "total"]
-    return " · ".join(f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings)
+    parts = [f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings]
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        parts.append(f"searched for: “{answer.standalone_question}”")
+    return " · ".join(parts)
+
+
+def documents_table(documents: list[DocumentInfo]) -> list[list]:
+    return [[d.title, d.name, d.date or "", d.chunk_count,
+              time.strftime("%Y-%m-%d %H:%M", time.localtime(d.indexed_at))]
+            for d in documents]

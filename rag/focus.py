@@ -1,0 +1,99 @@
+"""From retrieved chunks to the few sentences the model reads.
+
+On a 2-core CPU the local model reads about 20 prompt tokens a second, so every
+sentence in the prompt costs time. Retrieval casts a wide net (several chunks); this
+stage keeps the sentences that best match the question (keyword overlap weighted by
+rarity, plus embedding similarity) and hands those to the model as numbered
+passages. Measured on SQuAD-dev-13: the best 4 sentences out of 6 chunks hold the
+answer for 90% of questions in about 700 characters, where 4 whole chunks hold it
+for 91.5% in 1,270.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from index.splitter import sentence_spans
+from rag.cite import Embed, cosine
+from rag.text import content_words
+from rag.types import Passage
+
+LEXICAL_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    passage: Passage
+    start: int
+    """Offsets in the source document."""
+    end: int
+    text: str
+    score: float
+
+
+class SentenceRanker:
+    """Ranks the sentences of retrieved passages by how well they match a question."""
+
+    def __init__(self, embed: Embed | None = None, lexical_weight: float = LEXICAL_WEIGHT) -> None:
+        self.embed = embed
+        self.lexical_weight = lexical_weight
+
+    def rank(self, question: str, passages: list[Passage]) -> list[ScoredSentence]:
+        """Every sentence of `passages`, best match first."""
+        spans = [(p, p.start + s, p.start + e) for p in passages for s, e in sentence_spans(p.text)]
+        if not spans:
+            return []
+        texts = [p.text[s - p.start:e - p.start] for p, s, e in spans]
+        query = set(content_words(question))
+        bags = [set(content_words(text)) for text in texts]
+        frequency = Counter(word for bag in bags for word in bag)
+        idf = {w: math.log(1 + len(bags) / (1 + frequency[w])) for w in query}
+        total = sum(idf.values()) or 1.0
+        lexical = [sum(idf[w] for w in query & bag) / total for bag in bags]
+        if self.embed is not None:
+            vectors = self.embed([question, *texts])
+            dense = [max(cosine(vectors[0], v), 0.0) for v in vectors[1:]]
+        else:
+            dense = [0.0] * len(texts)
+        w = self.lexical_weight
+        scored = [ScoredSentence(p, s, e, text, w * lex + (1 - w) * den)
+                  for (p, s, e), text, lex, den in zip(spans, texts, lexical, dense)]
+        return sorted(scored, key=lambda x: x.score, reverse=True)
+
+
+def focus(ranked: list[ScoredSentence], n: int) -> list[Passage]:
+    """The best `n` sentences as numbered passages, ready for the prompt.
+
+    Neighbouring sentences of one passage are joined. Documents come in the order of
+    their best sentence and, within a document, passages in reading order, so the
+    prompt names each document once and reads like the source.
+    """
+    chosen = ranked[:n]
+    groups: list[list[ScoredSentence]] = []
+    for sentence in sorted(chosen, key=lambda s: (s.passage.source, s.start)):
+        last = groups[-1][-1] if groups else None
+        if (last is not None and last.passage is sentence.passage
+                and not last.passage.text[last.end - last.passage.start:
+                                          sentence.start - sentence.passage.start].strip()):
+            groups[-1].append(sentence)
+        else:
+            groups.append([sentence])
+    best_of_source: dict[str, float] = {}
+    for group in groups:
+        source = group[0].passage.source
+        best_of_source[source] = max(best_of_source.get(source, 0.0), *(s.score for s in group))
+    groups.sort(key=lambda g: (-best_of_source[g[0].passage.source], g[0].passage.source,
+                               g[0].start))
+    passages = []
+    for number, group in enumerate(groups, start=1):
+        source = group[0].passage
+        start, end = group[0].start, group[-1].end
+        passages.append(Passage(
+            number=number, source=source.source, title=source.title, start=start, end=end,
+            text=source.text[start - source.start:end - source.start],
+            score=max(s.score for s in group), similarity=source.similarity,
+            date=source.date, page=source.page,
+        ))
+    return passages

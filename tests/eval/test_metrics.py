@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from eval import metrics
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The Allied Resolve 2022!", "allied resolve 2022"),
+    ("  An  apple, a PEAR and the plum. ", "apple pear and plum"),
+    ("“Kyiv”", "kyiv"),
+])
+def test_normalize_answer_follows_squad(text, expected):
+    assert metrics.normalize_answer(text) == expected
+
+
+def test_exact_match_and_f1_take_the_best_alias():
+    assert metrics.exact_match("The Wall Street Journal [2]", ["Wall Street Journal", "WSJ"]) == 1.0
+    assert metrics.exact_match("It was the Journal", ["Wall Street Journal"]) == 0.0
+    assert metrics.token_f1("Wall Street", ["Wall Street Journal"]) == pytest.approx(0.8)
+    assert metrics.token_f1("nothing shared", ["Kyiv"]) == 0.0
+
+
+def test_containment_needs_whole_words():
+    assert metrics.contains_answer("Russia sent six warships [1].", ["six", "6"])
+    assert not metrics.contains_answer("Russia sent sixty warships.", ["six"])
+    assert metrics.contains_answer("Some 30,000 troops", ["30,000"])
+    assert not metrics.contains_answer("Some 30,000 troops", [""])
+
+
+def test_evidence_spans_must_be_verbatim():
+    document = "Alpha beta. Gamma delta."
+    assert metrics.evidence_spans(document, "Gamma delta") == [(12, 23)]
+    assert metrics.evidence_spans(document, ["Alpha", "delta"]) == [(0, 5), (18, 23)]
+    with pytest.raises(ValueError, match="not found verbatim"):
+        metrics.evidence_spans(document, "gamma Delta")
+
+
+def test_citation_supports_by_overlap_or_by_quoting_the_answer():
+    evidence = [(100, 150)]
+    assert metrics.citation_supports((140, 200), "…", evidence, ["Kyiv"])
+    assert metrics.citation_supports((0, 50), "the capital, Kyiv, is near", evidence, ["Kyiv"])
+    assert not metrics.citation_supports((0, 50), "unrelated words", evidence, ["Kyiv"])
+
+
+def test_retrieval_recall_and_reciprocal_rank():
+    evidence = [(100, 140), (300, 340)]
+    passages = [((0, 90), "no", True), ((95, 145), "has it", True), ((290, 350), "x", False),
+                ((299, 341), "x", True)]
+    assert metrics.retrieval_ranks(passages, evidence, ["zzz"]) == (1.0, 0.5)
+    assert metrics.retrieval_ranks(passages[:2], evidence, ["zzz"]) == (0.5, 0.5)
+    assert metrics.retrieval_ranks([((0, 90), "no", True)], evidence, ["zzz"]) == (0.0, 0.0)
+    # a long gold paragraph counts as found when the overlapping passage holds the answer
+    assert metrics.retrieval_ranks([((0, 120), "Kyiv", True)], [(100, 1000)], ["Kyiv"]) == (1.0, 1.0)
+
+
+def test_percentiles_and_median():
+    assert metrics.percentile([1, 2, 3, 4, 5], 50) == 3
+    assert metrics.percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
+    assert metrics.percentile([], 95) == 0.0
+    assert metrics.median([3, 1, 2]) == 2

@@ -1,0 +1,56 @@
+"""`rag eval` end to end: real index, real embedder, files written. The answer-quality
+gate with the real model is test_gate.py; here the plumbing runs fast."""
+
+from __future__ import annotations
+
+import json
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from eval.dataset import ARTICLE_DATASET
+from eval.runner import run_eval
+from rag import Settings
+from tests.conftest import CORPUS
+
+
+def test_report_files_and_side_by_side_comparison(tmp_path):
+    out = tmp_path / "report"
+    scripted = FakeListChatModel(responses=["Some 30,000 Russian troops [1].", "I don't know."])
+    results = run_eval([ARTICLE_DATASET], CORPUS, Settings(index_dir=tmp_path / "ix"), out,
+                       compare="naive", limit=4, progress=False, chat_model=scripted)
+    assert list(results) == ["local", "naive"]
+    for name in ("predictions.jsonl", "predictions-naive.jsonl", "report.md", "report.json",
+                 "chart.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    first = json.loads(lines[0])
+    assert {"id", "question", "answer", "abstained", "citations", "passages", "timings"} <= \
+        first.keys()
+    report = (out / "report.md").read_text()
+    assert "| metric | local | naive |" in report
+    assert "## Abstention trade-off (local)" in report
+    assert "## Failures (local)" in report
+    summary = json.loads((out / "report.json").read_text())
+    assert summary["systems"]["local"]["metrics"]["questions"] == 4
+    assert summary["systems"]["naive"]["metrics"]["citations"] == 0
+
+
+def test_extractive_backend_on_any_folder_and_questions(tmp_path):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "bees.md").write_text("# Bees\n\nA honey bee colony has one queen. Worker bees "
+                                    "live for about six weeks in summer.\n")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({
+        "id": "b1", "question": "How long do worker bees live in summer?",
+        "answers": ["six weeks"], "evidence": "Worker bees live for about six weeks in summer.",
+        "kind": "number", "doc": "bees.md"}) + "\n")
+    results = run_eval([questions], corpus, Settings(index_dir=tmp_path / "ix",
+                                                     backend="extractive"),
+                       tmp_path / "out", progress=False)
+    metrics = results["extractive"]["metrics"]
+    assert metrics["answer_accuracy"] == 1.0
+    assert metrics["citation_precision"] == 1.0
+    assert metrics["quotes_exact"] == 1.0

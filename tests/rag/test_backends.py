@@ -1,0 +1,94 @@
+"""The openai backend against a real OpenAI-compatible server (llama_cpp.server serving
+the bundled model on 127.0.0.1), and the ollama backend's configuration and errors
+(no Ollama server can be installed here)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from rag import Answer, Assistant, BackendError, Settings
+from rag.llm import chat_model
+from rag.models import bundled_model_path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def openai_server(tmp_path_factory):
+    model = bundled_model_path(Settings().model_cache_dir)
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+         "qwen-local", "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
+         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"llama_cpp.server did not start; see {log.name}")
+        time.sleep(1)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def test_openai_backend_answers_with_citations_through_a_real_server(openai_server,
+                                                                     corpus_settings):
+    settings = Settings(index_dir=corpus_settings.index_dir, backend="openai",
+                        openai_base_url=openai_server, openai_model="qwen-local")
+    items = list(Assistant(settings).stream("How many warships did Russia send to the Black Sea?"))
+    answer = items[-1]
+    assert isinstance(answer, Answer)
+    assert len(items) > 2 and all(isinstance(i, str) for i in items[:-1])  # it streamed
+    assert not answer.abstained, answer.draft
+    assert "six" in answer.text.lower()
+    assert any("six warships" in c.quote for c in answer.citations)
+
+
+def test_openai_backend_unreachable_server_is_one_clear_error(corpus_settings):
+    port = _free_port()  # nothing listens there
+    settings = Settings(index_dir=corpus_settings.index_dir, backend="openai",
+                        openai_base_url=f"http://127.0.0.1:{port}/v1", request_timeout=5)
+    with pytest.raises(BackendError, match=f"Cannot reach the OpenAI-compatible server at "
+                                           f"http://127.0.0.1:{port}/v1"):
+        Assistant(settings).ask("How many warships did Russia send?")
+
+
+def test_ollama_backend_is_configured_from_settings(monkeypatch):
+    monkeypatch.setenv("RAG_BACKEND", "ollama")
+    monkeypatch.setenv("RAG_OLLAMA_BASE_URL", "http://127.0.0.1:11999")
+    monkeypatch.setenv("RAG_OLLAMA_MODEL", "llama3.2:3b")
+    model = chat_model(Settings())
+    assert type(model).__name__ == "ChatOllama"
+    assert model.base_url == "http://127.0.0.1:11999"
+    assert model.model == "llama3.2:3b"
+    assert model.temperature == 0.0
+
+
+def test_ollama_backend_without_a_server_is_one_clear_error(corpus_settings):
+    port = _free_port()
+    settings = Settings(index_dir=corpus_settings.index_dir, backend="ollama",
+                        ollama_base_url=f"http://127.0.0.1:{port}", request_timeout=5)
+    with pytest.raises(BackendError, match=f"Cannot reach Ollama at http://127.0.0.1:{port}: "
+                                           "start it with `ollama serve`"):
+        Assistant(settings).ask("How many warships did Russia send?")

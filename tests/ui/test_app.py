@@ -1,0 +1,173 @@
+"""The chat UI, served for real (`rag ui`) over the indexed article with the real model,
+driven by gradio_client and by Chromium through Playwright.
+
+Set RAG_UPDATE_SCREENSHOT=1 to also copy the chat screenshot to docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+ANSWER_TIMEOUT_MS = 180_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`rag ui` on a free port, over a fresh index of the bundled corpus."""
+    home = tmp_path_factory.mktemp("ui")
+    index_dir = home / "index"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_MAX_UPLOAD_MB": "1"}
+    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(CORPUS), "--index-dir",
+                    str(index_dir), "--quiet"], check=True, env=env, capture_output=True)
+    port = _free_port()
+    log = (home / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "rag.cli", "ui", "--index-dir",
+                                str(index_dir), "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=home)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the UI did not start; see {log.name}")
+        time.sleep(1)
+    yield {"url": url, "index_dir": index_dir, "log": Path(log.name)}
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+    assert "Traceback" not in Path(log.name).read_text(), "the server logged a traceback"
+
+
+def test_named_api_endpoint_answers_with_citations(server):
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    result = client.predict("How many warships did Russia send to the Black Sea?",
+                            api_name="/ask")
+    assert result["abstained"] is False
+    assert "six" in result["answer"].lower()
+    assert any("six warships" in c["quote"] for c in result["citations"])
+    with pytest.raises(Exception, match="The question is empty"):
+        client.predict("   ", api_name="/ask")
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server["url"])
+        page.wait_for_selector("#rag-question textarea")
+        yield page
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    answers_before = page.locator("#rag-chat .rag-answer, #rag-chat .rag-abstain").count()
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#rag-chat .rag-answer, #rag-chat .rag-abstain').length > n",
+        arg=answers_before, timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_chat_streams_an_answer_and_a_marker_opens_its_passage(page, tmp_path):
+    ask(page, "What are the exercises called?")
+    answer = page.locator("#rag-chat .rag-answer").last
+    assert "allied resolve" in answer.inner_text().lower().replace(" - ", " ")
+    marker = answer.locator("a.rag-cite").first
+    marker.wait_for()
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+    if os.environ.get("RAG_UPDATE_SCREENSHOT"):
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copy(tmp_path / "chat.png", ROOT / "docs" / "screenshot.png")
+
+    page.locator("#rag-viewer").evaluate("el => el.querySelector('.rag-viewer-item') && "
+                                         "el.querySelector('.rag-viewer-item').remove()")
+    marker.click()
+    viewer = page.locator("#rag-viewer .rag-viewer-item mark").first
+    viewer.wait_for(timeout=10_000)
+    assert "Allied Resolve" in viewer.inner_text()
+    assert "2022-02-10-pentagon-belarus-army-chief-call.txt" in \
+        page.locator("#rag-viewer").inner_text()
+    page.screenshot(path=str(tmp_path / "viewer.png"), full_page=True)
+
+
+def _upload(page, path: Path) -> str:
+    status = page.locator("#rag-upload-status")
+    page.locator("#rag-upload input[type=file]").set_input_files(str(path))
+    page.wait_for_function(
+        "name => (document.querySelector('#rag-upload-status')?.innerText || '').includes(name)"
+        " || (document.querySelector('#rag-upload-status')?.innerText || '').includes('Added 1')",
+        arg=path.name, timeout=60_000)
+    return status.inner_text()
+
+
+def test_uploaded_document_can_be_asked_about(page, tmp_path):
+    page.get_by_role("tab", name="Documents").click()
+    notes = tmp_path / "lighthouse.md"
+    notes.write_text("# Lighthouse log\n\nThe keeper of the Skerry Point lighthouse has a cat "
+                     "named Biscuit. Biscuit sleeps on the stairs of the lamp room.\n")
+    status = _upload(page, notes)
+    assert "Added 1" in status
+    assert "lighthouse.md" in page.locator("#rag-documents").inner_text()
+    ask(page, "What is the name of the lighthouse keeper's cat?")
+    answer = page.locator("#rag-chat .rag-answer").last
+    assert "Biscuit" in answer.inner_text()
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+
+def test_html_inside_a_document_shows_as_text(page, tmp_path):
+    page.get_by_role("tab", name="Documents").click()
+    risky = tmp_path / "badge-note.txt"
+    risky.write_text("The visitor badge colour for the east gate is teal. "
+                     "<script>window.__pwned = 1</script><b>bold claim</b>\n")
+    _upload(page, risky)
+    ask(page, "What is the visitor badge colour for the east gate?")
+    message = page.locator("#rag-chat .message, #rag-chat [data-testid=bot]").last
+    page.locator("#rag-chat a.rag-cite").last.click()
+    shown = page.locator("#rag-viewer").inner_text()
+    assert "<script>window.__pwned = 1</script>" in shown
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#rag-chat b", has_text="bold claim").count() == 0
+    assert message.count() == 1
+    page.screenshot(path=str(tmp_path / "escaped.png"), full_page=True)
+
+
+def test_oversized_upload_is_refused_with_a_message(page, tmp_path):
+    page.get_by_role("tab", name="Documents").click()
+    big = tmp_path / "big.txt"
+    big.write_text("All work and no play makes Jack a dull boy. " * 40_000)  # ~1.8 MB > 1 MB
+    page.locator("#rag-upload input[type=file]").set_input_files(str(big))
+    page.wait_for_function(
+        "() => /1 ?MB|too large|exceeds|larger/i.test(document.body.innerText)", timeout=30_000)
+    assert "big.txt" not in page.locator("#rag-documents").inner_text()
