@@ -28,7 +28,13 @@ from index.store import StoreError
 from rag import llm
 from rag.cite import CitationChecker, Support
 from rag.config import BACKENDS, Settings
-from rag.conversation import History, condense_prompt, needs_context, normalise_history
+from rag.conversation import (
+    CONDENSE_SYSTEM,
+    History,
+    condense_prompt,
+    needs_context,
+    normalise_history,
+)
 from rag.errors import (
     ConfigError,
     EmptyIndexError,
@@ -39,7 +45,7 @@ from rag.errors import (
 )
 from rag.extractive import extractive_answer
 from rag.focus import SentenceRanker, focus
-from rag.prompt import ANSWER_PROMPT, NO_ANSWER, format_passages
+from rag.prompt import ANSWER_PROMPT, NO_ANSWER, SYSTEM, format_passages
 from rag.retrieve import Retriever
 from rag.types import Answer
 from rag.verify import Verifier
@@ -113,7 +119,8 @@ class Assistant:
         try:
             self.index.embedder.embed_query("warm up")
             if self.settings.backend == "local" and self._chat_model is None:
-                self._model("local")
+                with self._generate_lock:
+                    llm.prime(self._model("local"), [SYSTEM, CONDENSE_SYSTEM])
         except Exception:  # noqa: BLE001 - reported when a question needs the model
             return
 

@@ -168,7 +168,7 @@ class CitationChecker:
         checked = []
         for i, ((start, end), sentence) in enumerate(zip(sentence_offsets, sentences_text)):
             scored = [
-                self._support(question_words, sentence, passage, s, e, span_texts[j],
+                self._support(question, question_words, sentence, passage, s, e, span_texts[j],
                               vectors[0][i] if vectors else None, vectors[1][j] if vectors else None)
                 for j, (passage, s, e) in enumerate(spans)
             ]
@@ -177,7 +177,8 @@ class CitationChecker:
             checked.append(CheckedSentence(sentence, start, end, tuple(claimed[i]), best, extra))
 
         citations = self._citations(checked)
-        return CheckedAnswer(self._rewrite(clean, checked), citations, checked, abstained=False)
+        return CheckedAnswer(self._rewrite(clean, checked, citations), citations, checked,
+                             abstained=False)
 
     def _vectors(self, sentences: list[str], spans: list[str]):
         if self.embed is None or not sentences or not spans:
@@ -186,8 +187,8 @@ class CitationChecker:
         return vectors[:len(sentences)], vectors[len(sentences):]
 
     @staticmethod
-    def _support(question_words: set[str], sentence: str, passage: Passage, start: int,
-                 end: int, span_text: str, sentence_vector, span_vector) -> Support:
+    def _support(question: str, question_words: set[str], sentence: str, passage: Passage,
+                 start: int, end: int, span_text: str, sentence_vector, span_vector) -> Support:
         answer_words = set(content_words(sentence))
         new_words = answer_words - question_words or answer_words
         span_words = set(content_words(span_text))
@@ -197,7 +198,8 @@ class CitationChecker:
                  if question_words else 0.0)
         similarity = (cosine(sentence_vector, span_vector)
                       if sentence_vector is not None else 0.0)
-        numbers_match = numbers(sentence) <= numbers(span_text)
+        # Numbers the answer repeats from the question need no support in the span.
+        numbers_match = numbers(sentence) - numbers(question) <= numbers(span_text)
         return Support(passage, start, end, coverage, topic, max(similarity, 0.0), numbers_match)
 
     @staticmethod
@@ -235,8 +237,9 @@ class CitationChecker:
 
     @staticmethod
     def _citations(checked: list[CheckedSentence]) -> list[Citation]:
-        citations: list[Citation] = []
-        seen: set[tuple[str, int, int]] = set()
+        """One citation per distinct supporting span, numbered [1], [2], ... in the order
+        the answer first uses them."""
+        citations: dict[tuple[str, int, int], Citation] = {}
         for sentence in checked:
             if not sentence.supported:
                 continue
@@ -244,32 +247,34 @@ class CitationChecker:
                 if support is None:
                     continue
                 key = (support.passage.source, support.start, support.end)
-                if key in seen:
+                if key in citations:
                     continue
-                seen.add(key)
                 p = support.passage
-                citations.append(Citation(
-                    marker=p.number, source=p.source, title=p.title, start=support.start,
-                    end=support.end, quote=p.text[support.start - p.start:support.end - p.start],
-                    date=p.date, page=p.page,
-                ))
-        return citations
+                citations[key] = Citation(
+                    marker=len(citations) + 1, source=p.source, title=p.title,
+                    start=support.start, end=support.end,
+                    quote=p.text[support.start - p.start:support.end - p.start],
+                    date=p.date, page=p.page, passage=p.number,
+                )
+        return list(citations.values())
 
     @staticmethod
-    def _rewrite(clean: str, checked: list[CheckedSentence]) -> str:
+    def _rewrite(clean: str, checked: list[CheckedSentence], citations: list[Citation]) -> str:
         """The answer with each supported sentence's marker(s) placed before its final
         punctuation, and no marker on unsupported sentences."""
+        marker = {(c.source, c.start, c.end): c.marker for c in citations}
         out = clean
         for sentence in reversed(checked):
             if not sentence.supported:
                 continue
-            numbers_used = []
+            used: list[int] = []
             for support in (sentence.support, sentence.extra):
-                if support is not None and support.passage.number not in numbers_used:
-                    numbers_used.append(support.passage.number)
-            markers = "".join(f"[{n}]" for n in numbers_used)
+                if support is not None:
+                    n = marker[(support.passage.source, support.start, support.end)]
+                    if n not in used:
+                        used.append(n)
             end = sentence.end
             while end > sentence.start and clean[end - 1] in ".!?;:":
                 end -= 1
-            out = out[:end] + f" {markers}" + out[end:]
+            out = out[:end] + " " + "".join(f"[{n}]" for n in used) + out[end:]
         return out.strip()

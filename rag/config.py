@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     context_sentences: int = Field(4, ge=0, le=50, description="Best-matching sentences of "
                                    "those chunks given to the model; 0 gives whole chunks.")
     backend: Backend = Field("local", description="Who writes the answer.")
-    abstain_below: float = Field(0.45, ge=0.0, le=1.0, description="Abstain when the "
+    abstain_below: float = Field(0.2, ge=0.0, le=1.0, description="Abstain when the "
                                  "evidence-based confidence of an answer is below this.")
     model_path: Path | None = Field(None, description="A GGUF model for the local backend; "
                                                        "default: the bundled Qwen2.5 1.5B.")

@@ -23,6 +23,10 @@ from rag.models import bundled_model_path
 
 _local_models: dict[tuple, BaseChatModel] = {}
 _local_lock = threading.Lock()
+PROMPT_CACHE_BYTES = 256 << 20
+"""llama.cpp states kept in memory (about 28 KB per token): with them the fixed system
+prompts of answering and of rewriting follow-ups are evaluated once, not on every switch
+between the two (measured: a follow-up's rewrite 6.9 s -> 2 s, its answer 17 s -> 11 s)."""
 
 
 def model_path(settings: Settings) -> Path:
@@ -68,15 +72,30 @@ def _local(settings: Settings) -> BaseChatModel:
         if key not in _local_models:
             from langchain_community.chat_models import ChatLlamaCpp
 
+            from llama_cpp import LlamaRAMCache
+
             try:
-                _local_models[key] = ChatLlamaCpp(
+                model = ChatLlamaCpp(
                     model_path=str(path), n_ctx=settings.context_window,
                     n_threads=settings.threads, n_batch=512, max_tokens=settings.max_tokens,
                     temperature=settings.temperature, top_k=1, seed=0, verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelUnavailableError(f"Cannot load the model {path}: {exc}") from exc
+            model.client.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
+            _local_models[key] = model
         return _local_models[key]
+
+
+def prime(model: BaseChatModel, system_prompts: list[str]) -> None:
+    """Evaluate fixed system prompts ahead of the first question (local models only)."""
+    client = getattr(model, "client", None)
+    if client is None or not hasattr(client, "create_chat_completion"):
+        return
+    for system in system_prompts:
+        client.create_chat_completion(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
+            max_tokens=1, temperature=0.0)
 
 
 @atexit.register

@@ -28,6 +28,12 @@ _UNITS = {"km": "kilometer", "kilometre": "kilometer", "kms": "kilometer", "mi":
           "yrs": "year", "pct": "percent", "sq": "square"}
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_SPACED_THOUSANDS = re.compile(r"\b(\d{1,3}), (\d{3})(?!\d)")
+"""A small model sometimes writes "20, 000"; "In 2015, 500 people" must stay two numbers."""
+
+
+def _join_thousands(text: str) -> str:
+    return _THOUSANDS.sub("", _SPACED_THOUSANDS.sub(r"\1\2", text))
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NUMBER_WORDS = {
@@ -36,6 +42,10 @@ _NUMBER_WORDS = {
     "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
     "thousand": "1000",
 }
+
+
+# "six" and "6" are the same word to every check ("one" stays a word: it is usually a pronoun).
+_WORD_DIGITS = {word: digit for word, digit in _NUMBER_WORDS.items() if word != "one"}
 
 
 def stem(word: str) -> str:
@@ -49,10 +59,10 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """All word and number tokens, lower-cased and stemmed, stopwords kept."""
-    text = _THOUSANDS.sub("", text.lower().replace("’", "'"))
+    text = _join_thousands(text.lower().replace("’", "'"))
     text = re.sub(r"'s\b", "", text)
     tokens = (stem(token) for token in _TOKEN.findall(text))
-    return [_UNITS.get(token, token) for token in tokens]
+    return [_UNITS.get(token) or _WORD_DIGITS.get(token, token) for token in tokens]
 
 
 def content_words(text: str) -> list[str]:
@@ -62,7 +72,7 @@ def content_words(text: str) -> list[str]:
 
 def numbers(text: str) -> set[str]:
     """The numbers a text states, normalised ("1,000" -> "1000", "six" -> "6")."""
-    text = _THOUSANDS.sub("", text.lower())
+    text = _join_thousands(text.lower())
     found = {_canonical_number(n) for n in _NUMBER.findall(text)}
     found.update(_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text) if w in _NUMBER_WORDS)
     return found

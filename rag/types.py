@@ -34,7 +34,8 @@ class Citation:
     """A marker in the answer and the exact words of a source that support it."""
 
     marker: int
-    """The n of `[n]` in the answer text; also the number of the passage it lies in."""
+    """The n of `[n]` in the answer text: citations are numbered 1, 2, ... in the order
+    the answer uses them."""
     source: str
     title: str
     start: int
@@ -43,6 +44,8 @@ class Citation:
     """Exactly the source document's text[start:end]."""
     date: str | None = None
     page: int | None = None
+    passage: int = 0
+    """The number of the passage (in `Answer.passages`) that holds the quote."""
 
     @property
     def name(self) -> str:

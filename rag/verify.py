@@ -28,9 +28,6 @@ from dataclasses import dataclass
 from rag.cite import CheckedAnswer, Embed, Support, cosine
 from rag.text import STOPWORDS, content_words, numbers, stem, words
 
-ABSTAIN_BELOW = 0.45
-"""Default confidence threshold; see the trade-off table in the eval report."""
-
 Context = Callable[[Support], str]
 """Returns the text around a supporting span (its paragraph, with the document title)."""
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import CORPUS
 
-RAG = [sys.executable, "-m", "rag.cli"]
+RAG = [str(Path(sys.executable).parent / "rag")]  # the console script, as a user runs it
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -38,6 +38,8 @@ TABLE_HEADERS = ["Title", "File", "Date", "Chunks", "Indexed"]
 
 CSS = """
 .rag-answer { margin: 0 0 .4em 0; }
+.rag-actions { margin: .3em 0 0 0; font-size: .8em; }
+a.rag-copy { color: #6b7280; text-decoration: none; }
 a.rag-cite { text-decoration: none; font-size: .8em; vertical-align: super; cursor: pointer;
              padding: 0 .1em; font-weight: 600; }
 .rag-sources, .rag-passages { margin-top: .4em; font-size: .9em; }
@@ -56,13 +58,25 @@ mark { background: #fff3b0; padding: 0 .1em; }
 # the same message into the viewer. (Scripts inside messages never run: this does.)
 HEAD = """<script>
 document.addEventListener("click", (event) => {
+  const copy = event.target.closest("a.rag-copy");
+  if (copy) {
+    event.preventDefault();
+    const message = copy.closest(".message-content") || copy.parentElement.parentElement;
+    const answer = message.querySelector(".rag-answer");
+    const sources = [...message.querySelectorAll(".rag-source")].map((s) => s.innerText);
+    const text = (answer ? answer.innerText : "") +
+      (sources.length ? "\\n\\nSources:\\n" + sources.join("\\n") : "");
+    navigator.clipboard.writeText(text).then(() => { copy.textContent = "Copied"; });
+    return;
+  }
   const link = event.target.closest("a.rag-cite");
   if (!link) return;
   event.preventDefault();
+  const n = (link.getAttribute("href") || "").replace("#rag-src-", "");
   let scope = link.parentElement;
   let card = null;
   while (scope && !card) {
-    card = scope.querySelector(`.rag-source[data-n="${link.dataset.n}"]`);
+    card = scope.querySelector(`.rag-source.rag-src-${n}`);
     scope = scope.parentElement;
   }
   const viewer = document.querySelector("#rag-viewer .rag-viewer-body")
@@ -71,7 +85,6 @@ document.addEventListener("click", (event) => {
   viewer.innerHTML = "";
   const item = document.createElement("div");
   item.className = "rag-viewer-item";
-  item.dataset.n = link.dataset.n;
   item.innerHTML = card.innerHTML;
   viewer.appendChild(item);
   viewer.scrollIntoView({block: "nearest"});
@@ -81,9 +94,10 @@ document.addEventListener("click", (event) => {
 
 def _user_error(exc: Exception) -> gr.Error:
     if isinstance(exc, RagError):
-        return gr.Error(str(exc))
+        return gr.Error(str(exc), print_exception=False)
     log.exception("unexpected error in the UI")
-    return gr.Error("Something went wrong; the details are in the server log.")
+    return gr.Error("Something went wrong; the details are in the server log.",
+                    print_exception=False)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -197,7 +211,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Chat", height=520, sanitize_html=True,
-                                  latex_delimiters=[], buttons=["copy", "copy_all"],
+                                  latex_delimiters=[], buttons=[],
                                   elem_id="rag-chat", feedback_options=None,
                                   placeholder="Ask a question about the documents. "
                                               "Try an example below.")

@@ -58,8 +58,10 @@ def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool =
         return (f"<p class='rag-abstain'>{_escape(answer.text)}</p>"
                 f"<p class='rag-why'><small>{_escape(answer.abstain_reason)}</small></p>"
                 if answer.abstain_reason else f"<p class='rag-abstain'>{_escape(answer.text)}</p>")
-    body = re.sub(r"\[(\d+)\]", lambda m: f"<a class='rag-cite' href='#rag-src-{m.group(1)}' "
-                  f"data-n='{m.group(1)}'>[{m.group(1)}]</a>", _escape(answer.text))
+    # The chat's sanitiser drops data-* attributes: the marker number travels in the
+    # href and in a class name.
+    body = re.sub(r"\[(\d+)\]", lambda m: f"<a class='rag-cite' href='#rag-src-{m.group(1)}'>"
+                  f"[{m.group(1)}]</a>", _escape(answer.text))
     parts = [f"<p class='rag-answer'>{body}</p>"]
     if answer.unsupported:
         parts.append("<p class='rag-unsupported'><small>⚠ Not supported by the documents: "
@@ -68,17 +70,20 @@ def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool =
         cards = []
         for citation in answer.citations:
             cards.append(
-                f"<div class='rag-source' data-n='{citation.marker}'>"
+                f"<div class='rag-source rag-src-{citation.marker}'>"
                 f"<div class='rag-source-head'>[{citation.marker}] {_location(citation)}</div>"
                 f"<blockquote>{highlighted(citation, documents.get(citation.source))}"
                 "</blockquote></div>")
         parts.append("<details class='rag-sources' open><summary>Sources</summary>"
                      + "".join(cards) + "</details>")
     if show_passages and answer.passages:
-        items = "".join(f"<li>[{p.number}] {_location(p)}<br>{_escape(p.text)}</li>"
-                        for p in answer.passages)
+        cited = {c.passage: c.marker for c in answer.citations}
+        items = "".join(
+            f"<li>{_location(p)}{f' (cited as [{cited[p.number]}])' if p.number in cited else ''}"
+            f"<br>{_escape(p.text)}</li>" for p in answer.passages)
         parts.append("<details class='rag-passages'><summary>Passages the model read</summary>"
-                     f"<ol>{items}</ol></details>")
+                     f"<ul>{items}</ul></details>")
+    parts.append("<p class='rag-actions'><a class='rag-copy' href='#copy'>Copy answer</a></p>")
     return "".join(parts)
 
 

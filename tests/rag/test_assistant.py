@@ -46,7 +46,8 @@ def test_answer_carries_checked_citations(corpus_settings, corpus_index):
     assert all(isinstance(p, Passage) for p in answer.passages)
     assert [p.number for p in answer.passages] == list(range(1, len(answer.passages) + 1))
     [citation] = answer.citations
-    passage = answer.passages[citation.marker - 1]
+    assert citation.marker == 1
+    passage = answer.passages[citation.passage - 1]
     assert passage.start <= citation.start < citation.end <= passage.end
     assert "30,000" in citation.quote
     document = corpus_index.catalog.document(citation.source)

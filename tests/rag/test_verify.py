@@ -47,7 +47,7 @@ def judge(embedder):
      "the question asks for a number and the answer gives none"),
     ("Who is the US Secretary of Defense?",
      "The US Secretary of Defense is Jens Stoltenberg.",
-     "never mention 'us'"),
+     "never mention 'us secretary', 'defense'"),
     ("What did Vladimir Putin say about the drills?",
      "Vladimir Putin said the number of Russian forces is going up.",
      "never mention 'vladimir putin'"),

@@ -1,0 +1,123 @@
+"""Speed and memory benchmarks: `make bench` or `python -m bench.run [--quick]`.
+
+Measures, in one process and one run (quote medians and ratios, not single numbers:
+these machines are shared and noisy):
+- cold start: loading the embedding model and the local chat model;
+- ingest: the bundled corpus into a fresh index, and (unless --quick) the 13
+  SQuAD-dev-13 articles, in chunks per second;
+- retrieval: median and p95 over the seed questions;
+- answering: median seconds per answer of the local and extractive backends on 10
+  seed questions about the bundled article, with the prompt size;
+- peak resident memory.
+Writes bench/out/bench.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_QUESTIONS = [
+    "What are the exercises called?",
+    "How many warships did Russia send to the Black Sea?",
+    "How many Russian troops does the US estimate will surge into Belarus?",
+    "Who is the NATO Secretary General?",
+    "Which French official condemned the drills?",
+    "When does Moscow say its troops will return home?",
+    "Who is Russia's Chief of the General Staff?",
+    "Why did the Pentagon hold talks with Belarus?",
+    "How long is the Belarusian border with Ukraine?",
+    "What did NATO call the drills?",
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    data = sorted(values)
+    position = (len(data) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (position - low)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the SQuAD ingest")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+
+    from rag import Assistant, Settings
+    from rag import llm
+
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(index_dir=Path(scratch) / "index")
+        assistant = Assistant(settings)
+        results["embedder_load_s"], _ = _timed(lambda: assistant.index.embedder.embed_query("x"))
+        results["chat_model_load_s"], model = _timed(lambda: llm.chat_model(settings))
+
+        seconds, report = _timed(lambda: assistant.ingest([ROOT / "corpus"], progress_bar=False))
+        results["ingest_corpus_s"] = seconds
+        results["ingest_corpus_chunks"] = report.chunks_written
+        seconds, _ = _timed(lambda: assistant.ingest([ROOT / "corpus"], progress_bar=False))
+        results["reingest_unchanged_s"] = seconds
+
+        squad = ROOT.parent / "shared" / "squad-dev-13" / "corpus"
+        if not args.quick and squad.is_dir():
+            other = Assistant(Settings(index_dir=Path(scratch) / "squad"))
+            seconds, report = _timed(lambda: other.ingest([squad], progress_bar=False))
+            results["ingest_squad_s"] = seconds
+            results["ingest_squad_chunks"] = report.chunks_written
+            results["ingest_squad_chunks_per_s"] = report.chunks_written / seconds
+
+        retrieve = [_timed(lambda q=q: assistant.retriever.retrieve(q))[0] for q in SEED_QUESTIONS]
+        results["retrieve_median_s"] = statistics.median(retrieve)
+        results["retrieve_p95_s"] = _percentile(retrieve, 95)
+
+        tokenize = getattr(getattr(model, "client", None), "tokenize", None)
+        for backend in ("extractive", "local"):
+            totals, generate, abstained, prompt_tokens = [], [], 0, []
+            for question in SEED_QUESTIONS:
+                answer = assistant.ask(question, backend=backend)
+                totals.append(answer.timings["total"])
+                generate.append(answer.timings["generate"])
+                abstained += answer.abstained
+                if backend == "local" and tokenize:
+                    from rag.prompt import ANSWER_PROMPT, format_passages
+
+                    messages = ANSWER_PROMPT.format_messages(
+                        context=format_passages(answer.passages), question=question)
+                    text = "".join(str(m.content) for m in messages)
+                    prompt_tokens.append(len(tokenize(text.encode(), add_bos=False)))
+            results[f"{backend}_answer_median_s"] = statistics.median(totals)
+            results[f"{backend}_answer_p95_s"] = _percentile(totals, 95)
+            results[f"{backend}_generate_median_s"] = statistics.median(generate)
+            results[f"{backend}_abstained"] = abstained
+            if prompt_tokens:
+                results["local_prompt_tokens_median"] = statistics.median(prompt_tokens)
+        results["local_vs_extractive_ratio"] = (results["local_answer_median_s"]
+                                                / results["extractive_answer_median_s"])
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["date"] = time.strftime("%Y-%m-%d %H:%M")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(results, indent=2))
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
+
+
+if __name__ == "__main__":
+    main()
