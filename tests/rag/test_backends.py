@@ -4,29 +4,21 @@ the bundled model on 127.0.0.1), and the ollama backend's configuration and erro
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from rag import Answer, Assistant, BackendError, Settings
 from rag.llm import chat_model
 from rag.models import bundled_model_path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port, wait_until_serving
 
 
 @pytest.fixture(scope="module")
 def openai_server(tmp_path_factory):
     model = bundled_model_path(Settings().model_cache_dir)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
@@ -34,18 +26,7 @@ def openai_server(tmp_path_factory):
          "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"llama_cpp.server did not start; see {log.name}")
-        time.sleep(1)
+    wait_until_serving(f"{url}/models", server, log.name)
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -67,7 +48,7 @@ def test_openai_backend_answers_with_citations_through_a_real_server(openai_serv
 
 
 def test_openai_backend_unreachable_server_is_one_clear_error(corpus_settings):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     settings = Settings(index_dir=corpus_settings.index_dir, backend="openai",
                         openai_base_url=f"http://127.0.0.1:{port}/v1", request_timeout=5)
     with pytest.raises(BackendError, match=f"Cannot reach the OpenAI-compatible server at "
@@ -87,7 +68,7 @@ def test_ollama_backend_is_configured_from_settings(monkeypatch):
 
 
 def test_ollama_backend_without_a_server_is_one_clear_error(corpus_settings):
-    port = _free_port()
+    port = free_port()
     settings = Settings(index_dir=corpus_settings.index_dir, backend="ollama",
                         ollama_base_url=f"http://127.0.0.1:{port}", request_timeout=5)
     with pytest.raises(BackendError, match=f"Cannot reach Ollama at http://127.0.0.1:{port}: "

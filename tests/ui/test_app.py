@@ -8,28 +8,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CORPUS, ROOT
+from tests.servers import free_port, wait_until_serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync"]
 ANSWER_TIMEOUT_MS = 180_000
 RAG = str(Path(sys.executable).parent / "rag")  # the console script, as a user runs it
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +32,12 @@ def server(tmp_path_factory):
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_MAX_UPLOAD_MB": "1"}
     subprocess.run([RAG, "ingest", str(CORPUS), "--index-dir", str(index_dir), "--quiet"],
                    check=True, env=env, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = (home / "server.log").open("w")
     process = subprocess.Popen([RAG, "ui", "--index-dir", str(index_dir), "--port", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=home)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the UI did not start; see {log.name}")
-        time.sleep(1)
+    wait_until_serving(url, process, log.name)
     yield {"url": url, "index_dir": index_dir, "log": Path(log.name)}
     process.terminate()
     process.wait(timeout=30)
@@ -172,3 +153,37 @@ def test_oversized_upload_is_refused_with_a_message(page, tmp_path):
         "() => /exceed the maximum allowed size of 1(\\.0)? ?mb/i.test(document.body.innerText)",
         timeout=30_000)
     assert "big.txt" not in page.locator("#rag-documents").inner_text()
+
+
+def test_an_unanswerable_question_says_so_and_shows_no_sources(page):
+    ask(page, "What is the population of Ukraine?")
+    message = page.locator("#rag-chat .message-content").last
+    assert "The documents do not say" in message.inner_text()
+    assert message.locator(".rag-source").count() == 0
+    assert "No sources" in page.locator("#rag-viewer").inner_text()
+
+
+def test_login_is_required_when_auth_is_set(tmp_path):
+    from gradio_client import Client
+
+    index_dir = tmp_path / "index"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_AUTH": "reader:s3cret",
+           "RAG_BACKEND": "extractive"}
+    subprocess.run([RAG, "ingest", str(CORPUS), "--index-dir", str(index_dir), "--quiet"],
+                   check=True, env=env, capture_output=True)
+    port = free_port()
+    with (tmp_path / "server.log").open("w") as log:
+        process = subprocess.Popen([RAG, "ui", "--index-dir", str(index_dir), "--port",
+                                    str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_until_serving(url, process, log.name)
+            with pytest.raises(Exception):
+                Client(url, verbose=False).predict("Who is the NATO Secretary General?",
+                                                   api_name="/ask")
+            client = Client(url, auth=("reader", "s3cret"), verbose=False)
+            result = client.predict("Who is the NATO Secretary General?", api_name="/ask")
+            assert "Stoltenberg" in result["answer"]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
