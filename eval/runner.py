@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the report goes (default: eval-out/)")
     parser.add_argument("--compare", choices=["naive"], help="also run the LangChain tutorial "
                         "recipe on the same questions, side by side")
-    parser.add_argument("-k", type=int, metavar="N", help="passages per question (default 4)")
+    parser.add_argument("-k", type=int, metavar="N",
+                        help="chunks retrieved per question (default: RAG_K or 6)")
 
 
 def documents_by_name(assistant: Assistant) -> dict[str, str]:

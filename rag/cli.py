@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", metavar="NAME",
                      help=f"who writes the answer: {', '.join(BACKENDS)} "
                           "(default: $RAG_BACKEND or local)")
-    ask.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default 4)")
+    ask.add_argument("-k", type=int, metavar="N", help="chunks to retrieve (default: RAG_K or 6)")
     common(ask)
     ask.set_defaults(func=cmd_ask)
 
