@@ -22,6 +22,7 @@ comes from.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,10 +55,21 @@ class Verdict:
     """Why the answer cannot stand ("" when a check did not fail)."""
 
 
+def _fold(text: str) -> str:
+    """Accents off: "Gospić" and "Gospic" are the same name."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+_ACRONYM = re.compile(r"(?:[A-Z]\.?){2,6}")
+_CONNECTORS = frozenset({"of", "the", "and", "for", "de", "&"})
+
+
 def _names(text: str, skip_first: bool = False) -> list[list[str]]:
-    """Runs of capitalised words (multi-word names), as lower-case stems. With
-    `skip_first`, the first word is left out: a question's first word is capitalised
-    whatever it is ("Besides aircraft, ...")."""
+    """Runs of capitalised words (multi-word names), as lower-case stems; an acronym
+    ("UMC", "U.S.") becomes one part marked with "#". With `skip_first`, the first
+    word is left out: a question's first word is capitalised whatever it is
+    ("Besides aircraft, ...")."""
+    text = _fold(text)
     runs: list[list[str]] = []
     last_end = -2
     for i, match in enumerate(_NAME.finditer(text)):
@@ -68,7 +80,10 @@ def _names(text: str, skip_first: bool = False) -> list[list[str]]:
         if lowered in STOPWORDS or lowered in _QUESTION_WORDS:
             last_end = -2
             continue
-        parts = [stem(p) for p in re.split(r"[-.]", lowered) if p]
+        if _ACRONYM.fullmatch(token):
+            parts = ["#" + lowered.replace(".", "")]
+        else:
+            parts = [stem(p) for p in re.split(r"[-.]", lowered) if p]
         if runs and text[last_end:match.start()].strip() == "":
             runs[-1].extend(parts)
         else:
@@ -77,12 +92,42 @@ def _names(text: str, skip_first: bool = False) -> list[list[str]]:
     return runs
 
 
-def _present(word: str, vocabulary: set[str]) -> bool:
-    if word in vocabulary:
-        return True
-    if len(word) >= _PREFIX:
-        return any(v.startswith(word[:_PREFIX]) for v in vocabulary if len(v) >= _PREFIX)
-    return False
+def _initials(text: str) -> set[str]:
+    """Acronyms a text spells out or writes: "United Methodist Church" gives "umc" (and
+    "um", "mc"), "U.S." gives "us"."""
+    found = {m.replace(".", "").lower() for m in re.findall(r"\b(?:[A-Z]\.){2,}", text)}
+    for run in re.finditer(r"[A-Z][\w'’-]*(?:\s+(?:(?:of|the|and|for|de|&)\s+)*[A-Z][\w'’-]*)+",
+                           text):
+        letters = "".join(w[0] for w in run.group(0).split() if w not in _CONNECTORS).lower()
+        found.update(letters[i:j] for i in range(len(letters))
+                     for j in range(i + 2, len(letters) + 1))
+    return found
+
+
+class _Evidence:
+    """The words of the paragraphs an answer rests on, for asking "is this name there?"."""
+
+    def __init__(self, text: str) -> None:
+        text = _fold(text)
+        self.vocabulary = set(words(text))
+        self.initials = _initials(text)
+
+    def has_word(self, word: str) -> bool:
+        if word.startswith("#"):
+            return word[1:] in self.vocabulary or word[1:] in self.initials
+        if word in self.vocabulary:
+            return True
+        if len(word) >= _PREFIX and any(v.startswith(word[:_PREFIX]) for v in self.vocabulary
+                                        if len(v) >= _PREFIX):
+            return True  # inflections: "Ukrainian" / "Ukrainians"
+        # demonyms and the like: "Kenyan" / "Kenya"
+        return len(word) >= 5 and any(word.startswith(v) and len(word) - len(v) <= 2
+                                      for v in self.vocabulary if len(v) >= 4)
+
+    def has_name(self, name: list[str]) -> bool:
+        """A name is there when most of its words are: "Peyton Manning" is often just
+        "Manning" after the first mention."""
+        return sum(self.has_word(w) for w in name) * 2 >= len(name)
 
 
 class Verifier:
@@ -115,14 +160,13 @@ class Verifier:
         supports = [s.support for s in supported if s.support is not None]
         supports += [s.extra for s in supported if s.extra is not None]
         evidence = " ".join(context(support) for support in supports)
-        vocabulary = set(words(evidence))
-        missing = [name for name in asked_names
-                   if not all(_present(w, vocabulary) for w in name)]
+        found = _Evidence(evidence)
+        missing = [name for name in asked_names if not found.has_name(name)]
         if asked_names and len(missing) * 2 >= len(asked_names):
-            shown = ", ".join(repr(" ".join(name)) for name in missing)
+            shown = ", ".join(repr(" ".join(w.lstrip("#") for w in name)) for name in missing)
             return Verdict(0.0, f"the passages the answer rests on never mention {shown}")
 
-        coverage = (sum(_present(w, vocabulary) for w in question_words) / len(question_words)
+        coverage = (sum(found.has_word(w) for w in question_words) / len(question_words)
                     if question_words else 1.0)
         similarity = self._similarity(question, supports)
         return Verdict(0.5 * coverage + 0.5 * similarity, "")

@@ -7,7 +7,7 @@ import pytest
 from index.loaders import load
 from index.splitter import paragraph_spans
 from rag.cite import CitationChecker
-from rag.verify import Verifier
+from rag.verify import Verifier, _Evidence, _names
 from tests.conftest import ARTICLE
 from tests.rag.test_cite import passage
 
@@ -47,7 +47,7 @@ def judge(embedder):
      "the question asks for a number and the answer gives none"),
     ("Who is the US Secretary of Defense?",
      "The US Secretary of Defense is Jens Stoltenberg.",
-     "never mention 'us secretary', 'defense'"),
+     "never mention 'defense'"),
     ("What did Vladimir Putin say about the drills?",
      "Vladimir Putin said the number of Russian forces is going up.",
      "never mention 'vladimir putin'"),
@@ -74,3 +74,25 @@ def test_supported_answers_pass_every_check(judge, question, draft):
     verdict = judge(question, draft)
     assert verdict.reason == ""
     assert verdict.confidence > 0.5
+
+
+@pytest.mark.parametrize("asked, evidence", [
+    ("When was Tesla brought to Gospic?", "In 1879 Tesla was returned to Gospić."),
+    ("What does the UMC oppose?", "The United Methodist Church opposes conscription."),
+    ("Who did the U.S. work with?", "The United States worked with the Soviet Union."),
+    ("What was Peyton Manning's rating?", "Manning finished the season with a 67.9 rating."),
+    ("What is the library to Kenyans?", "In Kenya the public library is a people's university."),
+])
+def test_a_name_is_found_however_the_passage_writes_it(asked, evidence):
+    found = _Evidence(evidence)
+    assert all(found.has_name(name) for name in _names(asked, skip_first=True))
+
+
+@pytest.mark.parametrize("asked, evidence", [
+    ("What did Vladimir Putin say about the drills?", "Lavrov said the drills were defensive."),
+    ("What does the IMF say?", "The International Labour Organization says so."),
+    ("Where is Ukraine's border?", "The Uruguayan border is long."),
+])
+def test_a_name_that_is_not_there_is_not_found(asked, evidence):
+    found = _Evidence(evidence)
+    assert not all(found.has_name(name) for name in _names(asked, skip_first=True))
