@@ -59,6 +59,7 @@ def main() -> None:
 
     from rag import Assistant, Settings
     from rag import llm
+    from rag.prompt import ANSWER_PROMPT, format_passages
 
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -94,8 +95,6 @@ def main() -> None:
                 generate.append(answer.timings["generate"])
                 abstained += answer.abstained
                 if backend == "local" and tokenize:
-                    from rag.prompt import ANSWER_PROMPT, format_passages
-
                     messages = ANSWER_PROMPT.format_messages(
                         context=format_passages(answer.passages), question=question)
                     text = "".join(str(m.content) for m in messages)

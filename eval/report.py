@@ -68,7 +68,7 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
 THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 17)]
 
 
-def tradeoff(rows: list[dict], predictions: list[Prediction], questions: list[Question],
+def tradeoff(predictions: list[Prediction], questions: list[Question],
              current: float | None) -> list[dict] | None:
     """Abstention accuracy, false abstentions and answer accuracy had the assistant
     abstained below each confidence threshold (answers that fail a hard check, with

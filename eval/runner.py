@@ -103,8 +103,7 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
                                                             settings.backend),
                                             questions, documents, progress)}
     ours = results[settings.backend]
-    ours["tradeoff"] = tradeoff(ours["rows"], ours["predictions"], questions,
-                                settings.abstain_below)
+    ours["tradeoff"] = tradeoff(ours["predictions"], questions, settings.abstain_below)
     if compare == "naive":
         results["naive"] = run_system(_naive(corpus, settings, assistant, chat_model), questions,
                                       documents, progress)

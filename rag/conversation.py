@@ -14,6 +14,7 @@ from typing import Union
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from rag.cite import strip_markers
 from rag.errors import InputError
 from rag.text import content_words
 
@@ -64,9 +65,6 @@ _REFERRING = re.compile(
 )
 
 
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-
-
 def needs_context(question: str) -> bool:
     """Whether a question likely leans on the conversation ("And how many warships?",
     "Who said that?"); a question that stands alone is searched as it is, which saves
@@ -91,7 +89,7 @@ def normalise_history(history: History | None) -> list[tuple[str, str]]:
             raise InputError("History roles must be 'user' or 'assistant'.")
         if isinstance(text, list):  # multimodal content parts: keep the text ones
             text = " ".join(p.get("text", "") if isinstance(p, Mapping) else str(p) for p in text)
-        text = " ".join(_MARKERS.sub("", str(text or "")).split())
+        text = " ".join(strip_markers(str(text or ""))[0].split())
         if text:
             turns.append((role, text[:MAX_TURN_CHARS]))
     return turns[-MAX_TURNS:]

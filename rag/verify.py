@@ -62,6 +62,9 @@ def _fold(text: str) -> str:
 
 _ACRONYM = re.compile(r"(?:[A-Z]\.?){2,6}")
 _CONNECTORS = frozenset({"of", "the", "and", "for", "de", "&"})
+"""Small words inside a spelled-out name that its acronym skips ("Bank of England")."""
+_SPELLED_OUT = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:%s)\s+)*[A-Z][\w'’-]*)+"
+                          % "|".join(map(re.escape, sorted(_CONNECTORS))))
 
 
 def _names(text: str, skip_first: bool = False) -> list[list[str]]:
@@ -96,8 +99,7 @@ def _initials(text: str) -> set[str]:
     """Acronyms a text spells out or writes: "United Methodist Church" gives "umc" (and
     "um", "mc"), "U.S." gives "us"."""
     found = {m.replace(".", "").lower() for m in re.findall(r"\b(?:[A-Z]\.){2,}", text)}
-    for run in re.finditer(r"[A-Z][\w'’-]*(?:\s+(?:(?:of|the|and|for|de|&)\s+)*[A-Z][\w'’-]*)+",
-                           text):
+    for run in _SPELLED_OUT.finditer(text):
         letters = "".join(w[0] for w in run.group(0).split() if w not in _CONNECTORS).lower()
         found.update(letters[i:j] for i in range(len(letters))
                      for j in range(i + 2, len(letters) + 1))

@@ -130,3 +130,11 @@ def test_extractive_backend_quotes_a_sentence(corpus_settings):
     assert not answer.abstained
     assert "six warships" in answer.text
     assert answer.citations and "six warships" in answer.citations[0].quote
+
+
+def test_history_loses_citation_markers_before_rewriting():
+    from rag.conversation import normalise_history
+
+    turns = normalise_history([("user", "How many troops?"),
+                               {"role": "assistant", "content": "Some 30,000 [1][2], six [1, 3]."}])
+    assert turns == [("user", "How many troops?"), ("assistant", "Some 30,000, six.")]
