@@ -11,13 +11,14 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install index ui eval bench browser clean help
+.PHONY: run test install index ui eval bench calibrate browser clean help
 
 help:
 	@echo "make run    - set up, index corpus/ and start the chat UI on http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite (includes the eval gate)"
 	@echo "make eval   - full eval report on the bundled article, with the naive baseline"
 	@echo "make bench  - speed benchmarks (bench/)"
+	@echo "make calibrate - refit the answer-or-decline models (about an hour; resumable)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,9 @@ eval: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+calibrate: install
+	$(BIN)/rag calibrate --work calibration-work
 
 clean:
 	rm -rf $(VENV) .rag eval-out bench/out *.egg-info

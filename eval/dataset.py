@@ -2,7 +2,11 @@
 
     {"id", "question", "answers": [aliases], "evidence": "verbatim text" | [texts] | "",
      "kind": "lookup"|"number"|"who"|"quote"|"multi-hop"|"unanswerable",
-     "doc": "file name of the source document", "tags": [optional labels]}
+     "doc": "file name of the source document", "tags": [optional labels],
+     "removed": [verbatim texts of the document hidden from retrieval] (optional)}
+
+`removed` makes evidence-removal negatives: the question is asked as if those texts
+were not indexed (see `eval.negatives`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class Question:
     kind: str
     doc: str
     tags: tuple[str, ...] = field(default=())
+    removed: tuple[str, ...] = field(default=())
+    """Verbatim texts of `doc` left out of retrieval when this question is asked."""
 
     @property
     def answerable(self) -> bool:
@@ -58,15 +64,19 @@ def load_dataset(path: Path, limit: int | None = None) -> list[Question]:
         if row["id"] in seen:
             raise DatasetError(f"{where}: duplicate id {row['id']!r}")
         seen.add(row["id"])
-        evidence = row["evidence"]
-        evidence = (evidence,) if isinstance(evidence, str) else tuple(evidence)
-        evidence = tuple(e for e in evidence if e)
+        evidence = _texts(row["evidence"])
         if row["kind"] != "unanswerable" and (not row["answers"] or not evidence):
             raise DatasetError(f"{where}: an answerable question needs answers and evidence")
         questions.append(Question(id=str(row["id"]), question=row["question"],
                                   answers=tuple(row["answers"]), evidence=evidence,
                                   kind=row["kind"], doc=row["doc"],
-                                  tags=tuple(row.get("tags", ()))))
+                                  tags=tuple(row.get("tags", ())),
+                                  removed=_texts(row.get("removed", ()))))
     if not questions:
         raise DatasetError(f"{path} holds no questions")
     return questions[:limit] if limit else questions
+
+
+def _texts(value: str | list[str]) -> tuple[str, ...]:
+    texts = (value,) if isinstance(value, str) else tuple(value)
+    return tuple(t for t in texts if t)

@@ -8,6 +8,7 @@ the headline accuracy, because a correct answer in a full sentence is still corr
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 import string
@@ -56,10 +57,23 @@ def token_f1(prediction: str, aliases: Sequence[str]) -> float:
     return best
 
 
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def _loose(text: str) -> str:
+    """Normalised for containment: also without possessive 's ("Chihuly's" holds
+    "Chihuly") and with number words as digits ("seven" is "7")."""
+    words = normalize_answer(_POSSESSIVE.sub("", text)).split()
+    return " ".join(_NUMBER_WORDS.get(w, w) for w in words)
+
+
 def contains_answer(text: str, aliases: Sequence[str]) -> bool:
     """Whether some alias, normalised, occurs in the normalised text as whole words."""
-    haystack = f" {normalize_answer(strip_markers(text))} "
-    return any(f" {normalize_answer(a)} " in haystack for a in aliases if normalize_answer(a))
+    haystack = f" {_loose(strip_markers(text))} "
+    return any(f" {_loose(a)} " in haystack for a in aliases if _loose(a))
 
 
 def evidence_spans(document: str, evidence: str | Sequence[str]) -> list[tuple[int, int]]:
@@ -141,3 +155,53 @@ def median(values: Iterable[float]) -> float:
 def mean(values: Iterable[float]) -> float:
     data = list(values)
     return sum(data) / len(data) if data else 0.0
+
+
+def wilson(successes: float, trials: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a rate (95% by default); None for no trials."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def risk_coverage(probabilities: Sequence[float], correct: Sequence[bool]) -> dict:
+    """Selective answering (Kamath, Jia & Liang, 2020): answer the questions whose
+    probability is highest first; at each coverage (share answered) the risk is the
+    share of wrong answers among those given. Returns the curve and its area (AURC,
+    lower is better; ties in probability are answered together)."""
+    pairs = sorted(zip(probabilities, correct), key=lambda pc: -pc[0])
+    n = len(pairs)
+    coverage, risk = [], []
+    wrong = 0
+    for i, (p, right) in enumerate(pairs, start=1):
+        wrong += not right
+        if i < n and pairs[i][0] == p:
+            continue
+        coverage.append(i / n)
+        risk.append(wrong / i)
+    area = 0.0
+    previous = 0.0
+    for c, r in zip(coverage, risk):
+        area += (c - previous) * r
+        previous = c
+    return {"coverage": coverage, "risk": risk, "aurc": area}
+
+
+def reliability(probabilities: Sequence[float], correct: Sequence[bool],
+                bins: int = 10) -> list[dict]:
+    """Per probability bin: how many answers, their mean predicted chance of being right
+    and the share that were right (a calibrated model has the two equal)."""
+    rows = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(p, c) for p, c in zip(probabilities, correct)
+                  if low <= p < high or (b == bins - 1 and p == high)]
+        if inside:
+            rows.append({"low": low, "high": high, "n": len(inside),
+                         "predicted": sum(p for p, _ in inside) / len(inside),
+                         "observed": sum(c for _, c in inside) / len(inside)})
+    return rows

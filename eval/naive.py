@@ -9,6 +9,7 @@ from its own words ("I don't know"), which the tutorial prompt asks for.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -20,7 +21,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from eval.systems import Prediction
 from index import loaders
 from index.embedder import MiniLMEmbedder
-from rag.cite import is_abstention
+from rag.draft import is_abstention
+from rag.retrieve import Span
 
 TUTORIAL_PROMPT = ChatPromptTemplate.from_messages([("human", """You are an assistant for \
 question-answering tasks. Use the following pieces of retrieved context to answer the \
@@ -29,6 +31,17 @@ maximum and keep the answer concise.
 Question: {question} 
 Context: {context} 
 Answer:""")])
+
+
+EXCLUDE_MARGIN = 8
+"""Extra depth when spans are hidden: a paragraph overlaps a few 1000-character chunks."""
+
+
+def _hidden(doc: Document, spans: Sequence[Span]) -> bool:
+    start = doc.metadata.get("start_index", -1)
+    end = start + len(doc.page_content)
+    return any(doc.metadata["source"] == source and start < e and s < end
+               for source, s, e in spans)
 
 
 class NaiveSystem:
@@ -59,9 +72,13 @@ class NaiveSystem:
         self.retriever = self.store.as_retriever(search_type="similarity", search_kwargs={"k": 4})
         self.chain = TUTORIAL_PROMPT | chat_model | StrOutputParser()
 
-    def ask(self, qid: str, question: str) -> Prediction:
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
         started = time.perf_counter()
-        docs = self.retriever.invoke(question)
+        if exclude:
+            docs = [d for d in self.store.similarity_search(question, k=4 + EXCLUDE_MARGIN)
+                    if not _hidden(d, exclude)][:4]
+        else:
+            docs = self.retriever.invoke(question)
         retrieved = time.perf_counter()
         context = "\n\n".join(d.page_content for d in docs)
         answer = self.chain.invoke({"question": question, "context": context}).strip()

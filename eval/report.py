@@ -1,5 +1,13 @@
 """Scores per question, metrics per system, and the report files: report.md,
-report.json, predictions.jsonl (per system) and chart.png."""
+report.json, predictions.jsonl (per system) and chart.png.
+
+Every rate carries a 95% Wilson interval. The report says which question sets were
+held out, i.e. never used to fit or tune the decision models (`rag calibrate` records
+the file it fitted on). Selective answering is shown the way Kamath, Jia & Liang
+(2020) judge it: a risk-coverage curve (answer the most probable answers first: how
+many are wrong among those given?), its area, and a reliability diagram (does a
+predicted 0.7 come true 70% of the time?).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +25,29 @@ HEADLINE = [
     ("f1", "Token F1 (SQuAD)"),
     ("abstention_accuracy", "Abstention accuracy (unanswerable)"),
     ("false_abstention_rate", "False abstentions (answerable)"),
+    ("wrong_among_answered", "Wrong answers among the answers given"),
     ("citation_precision", "Citation precision"),
     ("citation_recall", "Citation recall (correct answers with a right citation)"),
     ("quotes_exact", "Quotes exact at their offsets"),
-    ("retrieval_recall", "Retrieval recall@k"),
-    ("retrieval_mrr", "Retrieval MRR"),
+    ("context_recall", "Context recall (gold evidence among the passages the model read)"),
+    ("context_mrr", "Context MRR"),
     ("overall_accuracy", "Overall (answered right or rightly abstained)"),
+    ("aurc", "Risk-coverage area (lower is better)"),
 ]
-LATENCY = ("total", "retrieve", "generate")
+RATES = {
+    # metric: (numerator key, denominator key) in the aggregate counts
+    "answer_accuracy": ("n_correct", "answerable"),
+    "abstention_accuracy": ("n_abstained_unanswerable", "unanswerable"),
+    "false_abstention_rate": ("n_abstained_answerable", "answerable"),
+    "wrong_among_answered": ("n_wrong_answered", "n_answered"),
+    "citation_precision": ("n_good_citations", "citations"),
+    "citation_recall": ("n_cited_correct", "n_correct"),
+    "quotes_exact": ("n_exact_quotes", "citations"),
+    "context_recall": ("n_context", "answerable"),
+    "overall_accuracy": ("n_overall", "questions"),
+}
+LATENCY = ("total", "retrieve", "generate", "judge")
+THRESHOLDS = [round(0.1 * i, 1) for i in range(0, 10)]
 
 
 def _same_doc(source: str, doc: str) -> bool:
@@ -52,6 +75,9 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
          for p in prediction.passages],
         spans, question.answers)
     answer_only = "" if prediction.abstained else prediction.answer
+    # What the answer would have been at any threshold: the checked draft.
+    would_be_right = (question.answerable and metrics.contains_answer(
+        prediction.draft or prediction.answer, question.answers))
     return {
         "id": question.id, "kind": question.kind, "tags": list(question.tags),
         "answerable": question.answerable, "question": question.question,
@@ -60,41 +86,36 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
         "exact_match": metrics.exact_match(answer_only, question.answers) if question.answerable else 0.0,
         "f1": metrics.token_f1(answer_only, question.answers) if question.answerable else 0.0,
         "citations": len(prediction.citations), "good_citations": good_citations,
-        "exact_quotes": exact_quotes, "retrieval_recall": recall, "retrieval_rr": rr,
-        "timings": prediction.timings,
+        "exact_quotes": exact_quotes, "context_recall": recall, "context_rr": rr,
+        "timings": prediction.timings, "probability": prediction.confidence,
+        "would_be_right": bool(would_be_right), "reason": prediction.abstain_reason,
     }
 
 
-THRESHOLDS = [round(0.05 * i, 2) for i in range(0, 17)]
-
-
-def tradeoff(predictions: list[Prediction], questions: list[Question],
-             current: float | None) -> list[dict] | None:
-    """Abstention accuracy, false abstentions and answer accuracy had the assistant
-    abstained below each confidence threshold (answers that fail a hard check, with
-    confidence 0, abstain at every threshold)."""
-    if not predictions or any(p.confidence is None for p in predictions):
+def tradeoff(rows: list[dict], current: float | None) -> list[dict] | None:
+    """What each probability threshold would give: decline when the chance the answer
+    is right is below it (answers a certain check declines stay declined)."""
+    if not rows or any(r["probability"] is None for r in rows):
         return None
-    by_id = {q.id: q for q in questions}
     table = []
     for threshold in THRESHOLDS:
-        answerable = unanswerable = right = abstain_right = abstain_wrong = 0
-        for prediction in predictions:
-            question = by_id[prediction.id]
-            abstains = prediction.confidence == 0.0 or prediction.confidence < threshold
-            if question.answerable:
-                answerable += 1
-                abstain_wrong += abstains
-                right += (not abstains) and metrics.contains_answer(
-                    prediction.draft or prediction.answer, question.answers)
-            else:
-                unanswerable += 1
-                abstain_right += abstains
+        answerable = [r for r in rows if r["answerable"]]
+        unanswerable = [r for r in rows if not r["answerable"]]
+
+        def answers(r: dict) -> bool:
+            return r["probability"] > 0 and r["probability"] >= threshold
+
+        given = [r for r in rows if answers(r)]
+        right = sum(answers(r) and r["would_be_right"] for r in answerable)
         table.append({
             "threshold": threshold,
-            "abstention_accuracy": _rate(abstain_right, unanswerable),
-            "false_abstention_rate": _rate(abstain_wrong, answerable),
-            "answer_accuracy": _rate(right, answerable),
+            "coverage": _rate(len(given), len(rows)),
+            "risk": _rate(sum(not r["would_be_right"] for r in given), len(given)),
+            "answer_accuracy": _rate(right, len(answerable)),
+            "abstention_accuracy": _rate(sum(not answers(r) for r in unanswerable),
+                                         len(unanswerable)),
+            "false_abstention_rate": _rate(sum(not answers(r) for r in answerable),
+                                           len(answerable)),
             "current": current is not None and abs(threshold - current) < 1e-9,
         })
     return table
@@ -105,29 +126,38 @@ def _rate(numerator: float, denominator: float) -> float | None:
 
 
 def aggregate(rows: list[dict]) -> dict:
-    """All headline metrics over a set of scored questions."""
+    """All headline metrics over a set of scored questions, with 95% intervals."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
-    cited = sum(r["citations"] for r in rows)
     correct = [r for r in answerable if r["correct"]]
-    result = {
+    answered = [r for r in rows if not r["abstained"]]
+    counts = {
         "questions": len(rows),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
-        "answer_accuracy": _rate(len(correct), len(answerable)),
-        "exact_match": _rate(sum(r["exact_match"] for r in answerable), len(answerable)),
-        "f1": _rate(sum(r["f1"] for r in answerable), len(answerable)),
-        "abstention_accuracy": _rate(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
-        "false_abstention_rate": _rate(sum(r["abstained"] for r in answerable), len(answerable)),
-        "citation_precision": _rate(sum(r["good_citations"] for r in rows), cited),
-        "citation_recall": _rate(sum(r["good_citations"] > 0 for r in correct), len(correct)),
-        "quotes_exact": _rate(sum(r["exact_quotes"] for r in rows), cited),
-        "retrieval_recall": _rate(sum(r["retrieval_recall"] for r in answerable), len(answerable)),
-        "retrieval_mrr": _rate(sum(r["retrieval_rr"] for r in answerable), len(answerable)),
-        "overall_accuracy": _rate(len(correct) + sum(r["abstained"] for r in unanswerable),
-                                  len(rows)),
-        "citations": cited,
+        "citations": sum(r["citations"] for r in rows),
+        "n_correct": len(correct),
+        "n_abstained_unanswerable": sum(r["abstained"] for r in unanswerable),
+        "n_abstained_answerable": sum(r["abstained"] for r in answerable),
+        "n_answered": len(answered),
+        "n_wrong_answered": sum(not r["correct"] for r in answered),
+        "n_good_citations": sum(r["good_citations"] for r in rows),
+        "n_cited_correct": sum(r["good_citations"] > 0 for r in correct),
+        "n_exact_quotes": sum(r["exact_quotes"] for r in rows),
+        "n_context": sum(r["context_recall"] for r in answerable),
+        "n_overall": len(correct) + sum(r["abstained"] for r in unanswerable),
     }
+    result: dict = dict(counts)
+    for name, (numerator, denominator) in RATES.items():
+        result[name] = _rate(counts[numerator], counts[denominator])
+        result[f"{name}_ci"] = metrics.wilson(counts[numerator], counts[denominator])
+    result["exact_match"] = _rate(sum(r["exact_match"] for r in answerable), len(answerable))
+    result["f1"] = _rate(sum(r["f1"] for r in answerable), len(answerable))
+    result["context_mrr"] = _rate(sum(r["context_rr"] for r in answerable), len(answerable))
+    scored = [r for r in rows if r["probability"] is not None]
+    result["aurc"] = (metrics.risk_coverage([r["probability"] for r in scored],
+                                            [r["would_be_right"] for r in scored])["aurc"]
+                      if scored and len(scored) == len(rows) else None)
     for stage in LATENCY:
         values = [r["timings"][stage] for r in rows if stage in r["timings"]]
         result[f"{stage}_median_s"] = metrics.median(values)
@@ -154,6 +184,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _with_ci(metrics_: dict, key: str) -> str:
+    interval = metrics_.get(f"{key}_ci")
+    if metrics_.get(key) is None or not interval:
+        return _fmt(metrics_.get(key))
+    return f"{metrics_[key]:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
 def write_report(out: Path, results: dict[str, dict], config: dict) -> None:
     """results: system name -> {"rows": [...], "metrics": {...}, "groups": {...},
     "predictions": [Prediction...], plus optional "tradeoff": [...]}."""
@@ -166,52 +203,95 @@ def write_report(out: Path, results: dict[str, dict], config: dict) -> None:
                 handle.write(json.dumps(prediction.to_json(), ensure_ascii=False) + "\n")
     summary = {"config": config,
                "systems": {n: {"metrics": results[n]["metrics"], "by_kind": results[n]["groups"],
-                               "tradeoff": results[n].get("tradeoff")} for n in names}}
+                               "tradeoff": results[n].get("tradeoff"),
+                               "reliability": _reliability(results[n]["rows"]),
+                               "risk_coverage": _curve(results[n]["rows"])}
+                           for n in names}}
     (out / "report.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     (out / "report.md").write_text(_markdown(results, config), encoding="utf-8")
     _chart(out / "chart.png", results)
 
 
+def _scored(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["probability"] is not None]
+
+
+def _reliability(rows: list[dict]) -> list[dict] | None:
+    scored = [r for r in _scored(rows) if r["probability"] > 0]
+    if not scored:
+        return None
+    return metrics.reliability([r["probability"] for r in scored],
+                               [r["would_be_right"] for r in scored])
+
+
+def _curve(rows: list[dict]) -> dict | None:
+    scored = _scored(rows)
+    if not scored or len(scored) != len(rows):
+        return None
+    return metrics.risk_coverage([r["probability"] for r in scored],
+                                 [r["would_be_right"] for r in scored])
+
+
 def _markdown(results: dict[str, dict], config: dict) -> str:
     names = list(results)
     lines = [f"# Eval report: {config.get('dataset_name', '')}", ""]
-    lines += [f"- {k}: `{v}`" for k, v in config.items()]
-    lines += ["", "## Headline", "", "| metric | " + " | ".join(names) + " |",
-              "|---|" + "---|" * len(names)]
+    lines += [f"- {k}: `{v}`" for k, v in config.items() if k != "held_out"]
+    held = config.get("held_out", {})
+    if held:
+        lines += ["", "Question sets: " + "; ".join(
+            f"`{name}` {'held out (never fitted or tuned on)' if out else 'FITTED ON: in-sample'}"
+            for name, out in held.items())]
+    lines += ["", "## Headline", "", "Rates with their 95% Wilson interval.", "",
+              "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key, label in HEADLINE:
-        lines.append(f"| {label} | " + " | ".join(_fmt(results[n]["metrics"][key]) for n in names)
-                     + " |")
+        lines.append(f"| {label} | " + " | ".join(_with_ci(results[n]["metrics"], key)
+                                                 for n in names) + " |")
     for stage in LATENCY:
         lines.append(f"| {stage} s, median / p95 | " + " | ".join(
             f"{results[n]['metrics'][f'{stage}_median_s']:.2f} / "
             f"{results[n]['metrics'][f'{stage}_p95_s']:.2f}" for n in names) + " |")
-    lines += ["", f"Questions: {results[names[0]]['metrics']['questions']} "
-              f"({results[names[0]]['metrics']['answerable']} answerable, "
-              f"{results[names[0]]['metrics']['unanswerable']} unanswerable)."]
+    first = results[names[0]]["metrics"]
+    lines += ["", f"Questions: {first['questions']} ({first['answerable']} answerable, "
+              f"{first['unanswerable']} unanswerable)."]
 
-    lines += ["", "## By kind", ""]
+    lines += ["", "## By kind and tag", ""]
     for name in names:
-        lines += [f"### {name}", "", "| kind | n | accuracy | citation precision | recall@k | "
-                  "median total s |", "|---|---|---|---|---|---|"]
+        lines += [f"### {name}", "", "| group | n | accuracy (abstention for unanswerable) | "
+                  "wrong among answered | citation precision | context recall | "
+                  "median total s |", "|---|---|---|---|---|---|---|"]
         for group, m in results[name]["groups"].items():
-            accuracy = m["answer_accuracy"] if m["answerable"] else m["abstention_accuracy"]
-            lines.append(f"| {group} | {m['questions']} | {_fmt(accuracy)} | "
-                         f"{_fmt(m['citation_precision'])} | {_fmt(m['retrieval_recall'])} | "
+            key = "answer_accuracy" if m["answerable"] else "abstention_accuracy"
+            lines.append(f"| {group} | {m['questions']} | {_with_ci(m, key)} | "
+                         f"{_with_ci(m, 'wrong_among_answered')} | "
+                         f"{_fmt(m['citation_precision'])} | {_fmt(m['context_recall'])} | "
                          f"{m['total_median_s']:.2f} |")
         lines.append("")
 
     for name in names:
-        tradeoff = results[name].get("tradeoff")
-        if tradeoff:
-            lines += [f"## Abstention trade-off ({name})", "",
-                      "| threshold | abstention accuracy | false abstentions | answer accuracy |",
+        table = results[name].get("tradeoff")
+        if not table:
+            continue
+        lines += [f"## Abstention trade-off ({name})", "",
+                  "Decline when the chance that the answer is right is below the threshold. "
+                  "Coverage: share of questions answered; risk: share of those answers that "
+                  "are wrong.", "",
+                  "| threshold | coverage | risk | answer accuracy | abstention accuracy | "
+                  "false abstentions |", "|---|---|---|---|---|---|"]
+        for row in table:
+            marker = " (in use)" if row.get("current") else ""
+            lines.append(f"| {row['threshold']:.1f}{marker} | {_fmt(row['coverage'])} | "
+                         f"{_fmt(row['risk'])} | {_fmt(row['answer_accuracy'])} | "
+                         f"{_fmt(row['abstention_accuracy'])} | "
+                         f"{_fmt(row['false_abstention_rate'])} |")
+        lines.append("")
+        bins = _reliability(results[name]["rows"])
+        if bins:
+            lines += [f"## Reliability ({name})", "", "Answers that no certain check declined, "
+                      "by predicted chance of being right.", "",
+                      "| predicted | answers | mean predicted | share right |",
                       "|---|---|---|---|"]
-            for row in tradeoff:
-                marker = " (in use)" if row.get("current") else ""
-                lines.append(f"| {row['threshold']:.2f}{marker} | "
-                              f"{_fmt(row['abstention_accuracy'])} | "
-                              f"{_fmt(row['false_abstention_rate'])} | "
-                              f"{_fmt(row['answer_accuracy'])} |")
+            lines += [f"| {b['low']:.1f}-{b['high']:.1f} | {b['n']} | {b['predicted']:.3f} | "
+                      f"{b['observed']:.3f} |" for b in bins]
             lines.append("")
 
     for name in names:
@@ -220,11 +300,14 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
                     (not r["answerable"] and not r["abstained"])]
         lines += [f"## Failures ({name}): {len(failures)}", ""]
         if failures:
-            lines += ["| id | kind | question | expected | got |", "|---|---|---|---|---|"]
+            lines += ["| id | kind | question | expected | got | p | why declined |",
+                      "|---|---|---|---|---|---|---|"]
             for r in failures:
                 expected = " / ".join(r["expected"]) or "(abstain)"
                 got = r["answer"].replace("\n", " ").replace("|", "\\|")
-                lines.append(f"| {r['id']} | {r['kind']} | {r['question']} | {expected} | {got} |")
+                p = "–" if r["probability"] is None else f"{r['probability']:.2f}"
+                lines.append(f"| {r['id']} | {r['kind']} | {r['question']} | {expected} | "
+                             f"{got} | {p} | {r['reason']} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -237,7 +320,8 @@ def _chart(path: Path, results: dict[str, dict]) -> None:
 
     names = list(results)
     groups = [g for g in results[names[0]]["groups"] if not g.startswith("tag:")]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
+    left, middle, right, latency = axes
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         values = []
@@ -255,10 +339,32 @@ def _chart(path: Path, results: dict[str, dict]) -> None:
     left.set_ylabel("accuracy (abstention accuracy for unanswerable)")
     left.set_title("Accuracy by kind")
     left.legend()
-    right.boxplot([[r["timings"].get("total", 0.0) for r in results[n]["rows"]] for n in names],
-                  tick_labels=names)
-    right.set_ylabel("seconds per answer")
-    right.set_title("Latency (total per question)")
+    for name in names:
+        curve = _curve(results[name]["rows"])
+        if curve:
+            middle.plot(curve["coverage"], curve["risk"], label=f"{name} (area "
+                        f"{curve['aurc']:.3f})")
+        bins = _reliability(results[name]["rows"])
+        if bins:
+            right.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-",
+                       label=name)
+    middle.set_xlabel("coverage (share of questions answered)")
+    middle.set_ylabel("risk (share of answers wrong)")
+    middle.set_xlim(0, 1)
+    middle.set_ylim(0, 1)
+    middle.set_title("Risk-coverage")
+    middle.legend()
+    right.plot([0, 1], [0, 1], ":", color="grey", label="calibrated")
+    right.set_xlabel("predicted chance of being right")
+    right.set_ylabel("share right")
+    right.set_xlim(0, 1)
+    right.set_ylim(0, 1)
+    right.set_title("Reliability")
+    right.legend()
+    latency.boxplot([[r["timings"].get("total", 0.0) for r in results[n]["rows"]]
+                     for n in names], tick_labels=names)
+    latency.set_ylabel("seconds per answer")
+    latency.set_title("Latency (total per question)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

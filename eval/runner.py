@@ -18,9 +18,12 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
+from eval import metrics
+from eval.negatives import evidence_removed
 from eval.report import aggregate, by_group, score, tradeoff, write_report
 from eval.systems import AssistantSystem, System
 from rag import Assistant, Settings
+from rag.calibration import load_calibration
 from rag.errors import InputError, PathNotFoundError
 
 DEFAULT_CORPUS = Path("corpus")
@@ -44,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "recipe on the same questions, side by side")
     parser.add_argument("-k", type=int, metavar="N",
                         help="chunks retrieved per question (default: RAG_K or 6)")
+    parser.add_argument("--negatives", action="store_true",
+                        help="also ask each answerable question with its evidence paragraph "
+                             "hidden, where no other paragraph holds an answer (it must then "
+                             "be declined)")
 
 
 def documents_by_name(assistant: Assistant) -> dict[str, str]:
@@ -51,8 +58,21 @@ def documents_by_name(assistant: Assistant) -> dict[str, str]:
             for info in assistant.documents()}
 
 
+def sources_by_name(assistant: Assistant) -> dict[str, str]:
+    return {info.name: info.source for info in assistant.documents()}
+
+
+def hidden_spans(question: Question, documents: dict[str, str],
+                 sources: dict[str, str]) -> list[tuple[str, int, int]]:
+    """The (source, start, end) spans a question's `removed` texts name."""
+    if not question.removed:
+        return []
+    return [(sources[question.doc], start, end)
+            for start, end in metrics.evidence_spans(documents[question.doc], question.removed)]
+
+
 def run_system(system: System, questions: list[Question], documents: dict[str, str],
-               progress: bool = True) -> dict:
+               sources: dict[str, str], progress: bool = True) -> dict:
     """Ask every question; returns rows, metrics, per-kind metrics and predictions."""
     from tqdm import tqdm
 
@@ -60,7 +80,8 @@ def run_system(system: System, questions: list[Question], documents: dict[str, s
     bar = tqdm(questions, desc=f"eval {system.name}", unit="q", disable=not progress,
                file=sys.stderr)
     for question in bar:
-        prediction = system.ask(question.id, question.question)
+        prediction = system.ask(question.id, question.question,
+                                hidden_spans(question, documents, sources))
         predictions.append(prediction)
         rows.append(score(question, prediction, documents.get(question.doc, "")))
     return {"rows": rows, "metrics": aggregate(rows), "groups": by_group(rows),
@@ -84,38 +105,52 @@ def select(questions: list[Question], limit: int | None, per_doc: int | None) ->
 def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path | None,
              compare: str | None = None, limit: int | None = None,
              per_doc: int | None = None, progress: bool = True,
-             chat_model: BaseChatModel | None = None) -> dict[str, dict]:
+             chat_model: BaseChatModel | None = None, negatives: bool = False
+             ) -> dict[str, dict]:
     """Index `corpus` (into `settings.index_dir`), run the systems, write the report.
 
-    `chat_model` replaces the configured backend's model in both systems (for tests of
-    the plumbing with a scripted model)."""
+    `negatives` adds the evidence-removal negatives of the answerable questions
+    (`eval.negatives`). `chat_model` replaces the configured backend's model in both
+    systems (for tests of the plumbing with a scripted model)."""
     questions = select([q for path in datasets for q in load_dataset(path)], limit, per_doc)
     if not corpus.exists():
         raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
     assistant = Assistant(settings, chat_model=chat_model)
     report = assistant.ingest([corpus], progress_bar=progress)
     documents = documents_by_name(assistant)
+    sources = sources_by_name(assistant)
     missing = sorted({q.doc for q in questions} - documents.keys())
     if missing:
         raise InputError(f"The dataset asks about documents not in {corpus}: {', '.join(missing)}")
+    if negatives:
+        questions = questions + evidence_removed(questions, documents)
 
     results = {settings.backend: run_system(AssistantSystem(assistant, settings.backend,
                                                             settings.backend),
-                                            questions, documents, progress)}
+                                            questions, documents, sources, progress)}
     ours = results[settings.backend]
-    ours["tradeoff"] = tradeoff(ours["predictions"], questions, settings.abstain_below)
+    ours["tradeoff"] = tradeoff(ours["rows"], settings.abstain_below)
     if compare == "naive":
         results["naive"] = run_system(_naive(corpus, settings, assistant, chat_model), questions,
-                                      documents, progress)
+                                      documents, sources, progress)
     if out is not None:
-        config = {"dataset_name": " + ".join(p.name for p in datasets),
+        config = {"dataset_name": " + ".join(p.name for p in datasets)
+                  + (" + evidence-removal negatives" if negatives else ""),
                   "dataset": ", ".join(str(p) for p in datasets), "corpus": str(corpus),
                   "backend": settings.backend, "k": settings.k, "chunk_size": settings.chunk_size,
                   "chunk_overlap": settings.chunk_overlap, "questions": len(questions),
+                  "abstain_below": settings.abstain_below,
                   "ingest_seconds": round(report.seconds, 1),
-                  "date": time.strftime("%Y-%m-%d %H:%M")}
+                  "date": time.strftime("%Y-%m-%d %H:%M"),
+                  "held_out": held_out(datasets, settings)}
         write_report(out, results, config)
     return results
+
+
+def held_out(datasets: list[Path], settings: Settings) -> dict[str, bool]:
+    """Per question file: True when the decision models were not fitted on it."""
+    fitted = load_calibration(settings.calibration_path).meta.get("fitted_on")
+    return {path.name: path.name != fitted for path in datasets}
 
 
 def _naive(corpus: Path, settings: Settings, assistant: Assistant,
@@ -132,21 +167,24 @@ def _naive(corpus: Path, settings: Settings, assistant: Assistant,
 
 def main(args: argparse.Namespace) -> int:
     values = {"backend": args.backend, "k": args.k, "index_dir": args.index_dir}
+    negatives = getattr(args, "negatives", False)
     values = {k: v for k, v in values.items() if v is not None}
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as scratch:
         values.setdefault("index_dir", Path(scratch) / "index")
         settings = Settings(**values)
         try:
             results = run_eval(args.dataset or [ARTICLE_DATASET], args.corpus, settings,
-                               args.out, args.compare, args.limit, args.per_doc)
+                               args.out, args.compare, args.limit, args.per_doc,
+                               negatives=negatives)
         except DatasetError as exc:
             raise InputError(str(exc)) from None
     for name, result in results.items():
         m = result["metrics"]
         print(f"{name}: answer accuracy {_pct(m['answer_accuracy'])}, abstention accuracy "
               f"{_pct(m['abstention_accuracy'])}, false abstentions "
-              f"{_pct(m['false_abstention_rate'])}, citation precision "
-              f"{_pct(m['citation_precision'])}, recall {_pct(m['citation_recall'])}, "
+              f"{_pct(m['false_abstention_rate'])}, wrong among answered "
+              f"{_pct(m['wrong_among_answered'])}, citation precision "
+              f"{_pct(m['citation_precision'])}, context recall {_pct(m['context_recall'])}, "
               f"median {m['total_median_s']:.1f} s/answer")
     print(f"Report: {args.out / 'report.md'}")
     return 0

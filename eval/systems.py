@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from rag import Assistant
+from rag.retrieve import Span
 
 
 @dataclass
@@ -26,8 +28,10 @@ class Prediction:
     draft: str = ""
     """What the model wrote before checks (to score answers at other thresholds)."""
     confidence: float | None = None
-    """The assistant's evidence confidence (None for systems without one)."""
+    """The assistant's chance that its answer is right (None for systems without one)."""
     abstain_reason: str = ""
+    features: dict = field(default_factory=dict)
+    signals: dict = field(default_factory=dict)
     document_texts: dict[str, str] = field(default_factory=dict, repr=False)
     """Text of each cited source as indexed (to check quotes); not written out."""
 
@@ -40,7 +44,8 @@ class Prediction:
 class System(Protocol):
     name: str
 
-    def ask(self, qid: str, question: str) -> Prediction: ...
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
+        """Answer `question`, with the `exclude` spans of documents hidden from retrieval."""
 
 
 class AssistantSystem:
@@ -51,8 +56,8 @@ class AssistantSystem:
         self.backend = backend
         self.name = name
 
-    def ask(self, qid: str, question: str) -> Prediction:
-        answer = self.assistant.ask(question, backend=self.backend)
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
+        answer = self.assistant.ask(question, backend=self.backend, exclude=exclude)
         texts = {}
         for citation in answer.citations:
             if citation.source not in texts:
@@ -65,5 +70,6 @@ class AssistantSystem:
             passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
                       for p in answer.passages],
             timings=dict(answer.timings), draft=answer.draft, confidence=answer.confidence,
-            abstain_reason=answer.abstain_reason, document_texts=texts,
+            abstain_reason=answer.abstain_reason, features=dict(answer.features),
+            signals=dict(answer.signals), document_texts=texts,
         )

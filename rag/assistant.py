@@ -7,7 +7,8 @@
 One answer goes through the same stages whatever the backend: (rewrite a follow-up
 into a standalone question) -> retrieve passages -> generate a draft (LangChain
 chain: prompt | chat model | text) -> check the draft against the passages, repair
-its citations, decide whether to abstain.
+its citations -> ask the model whether the passages state its answer -> decide
+whether to answer (`rag.decide`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -26,7 +28,8 @@ from index.embedder import ModelLoadError
 from index.splitter import paragraph_spans
 from index.store import StoreError
 from rag import llm
-from rag.cite import CitationChecker, Support
+from rag.calibration import load_calibration
+from rag.cite import CheckedAnswer, CitationChecker, Support
 from rag.config import BACKENDS, Settings
 from rag.conversation import (
     CONDENSE_SYSTEM,
@@ -43,12 +46,13 @@ from rag.errors import (
     ModelUnavailableError,
     PathNotFoundError,
 )
+from rag.decide import Decider, Decision, Signals
 from rag.extractive import extractive_answer
-from rag.focus import SentenceRanker, focus
-from rag.prompt import ANSWER_PROMPT, NO_ANSWER, SYSTEM, format_passages
-from rag.retrieve import Retriever
-from rag.types import Answer
-from rag.verify import Verifier
+from rag.focus import ScoredSentence, SentenceRanker, focus
+from rag.prompt import ANSWER_PROMPT, JUDGE_PROMPT, NO_ANSWER, SYSTEM, format_passages
+from rag.retrieve import Retriever, Span
+from rag.types import Answer, Passage
+from rag.vectors import Vectors
 
 MAX_QUESTION_CHARS = 2000
 
@@ -68,9 +72,13 @@ class Assistant:
         self.index = Index(self.settings.index_dir, chunk_size=self.settings.chunk_size,
                            chunk_overlap=self.settings.chunk_overlap)
         self.retriever = Retriever(self.index, k=self.settings.k)
-        self.checker = CitationChecker(embed=self.index.embedder.embed_documents)
-        self.ranker = SentenceRanker(embed=self.index.embedder.embed_documents)
-        self.verifier = Verifier(embed=self.index.embedder.embed_documents)
+        calibration = load_calibration(self.settings.calibration_path)
+        self.checker = CitationChecker(calibration.support)
+        self.ranker = SentenceRanker()
+        self.decider = Decider(calibration.answer, self.settings.abstain_below)
+        self.judge_always = False
+        """Ask the model's own check even when a certain check already declines (for
+        `rag calibrate`, which re-decides stored answers under refitted models)."""
         self._chat_model = chat_model
         self._models: dict[str, BaseChatModel] = {}
         self._generate_lock = threading.Lock()
@@ -125,7 +133,8 @@ class Assistant:
             return
 
     def ask(self, question: str, history: History | None = None, *,
-            backend: str | None = None, passages: int | None = None) -> Answer:
+            backend: str | None = None, passages: int | None = None,
+            exclude: Sequence[Span] = ()) -> Answer:
         """Answer `question` from the indexed documents, with verified citations.
 
         Args:
@@ -133,21 +142,27 @@ class Assistant:
                 a follow-up question is rewritten to stand alone before searching.
             backend: override `settings.backend` for this question.
             passages: override `settings.context_sentences` for this question.
+            exclude: see `stream`.
         """
         answer = None
-        for item in self.stream(question, history, backend=backend, passages=passages):
+        for item in self.stream(question, history, backend=backend, passages=passages,
+                                exclude=exclude):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def stream(self, question: str, history: History | None = None, *,
-               backend: str | None = None, passages: int | None = None
-               ) -> Iterator[str | Answer]:
+               backend: str | None = None, passages: int | None = None,
+               exclude: Sequence[Span] = ()) -> Iterator[str | Answer]:
         """Yield the answer's text as it is generated, then the final `Answer`.
 
         The streamed text is the model's draft; the final `Answer.text` is the checked
         version (markers repaired, or the abstention message).
+
+        Args:
+            exclude: (source, start, end) spans of documents to leave out of retrieval,
+                as if they were not indexed (evals make unanswerable questions this way).
         """
         backend = self._backend(backend)
         question = self._validate(question)
@@ -163,14 +178,16 @@ class Assistant:
             timings["rewrite"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        retrieved = self.retriever.retrieve(standalone)
-        ranked = self.ranker.rank(standalone, retrieved)
+        retrieved = self.retriever.retrieve(standalone, exclude=exclude)
+        vectors = Vectors(self.index.embedder.embed_documents)
+        ranked = self.ranker.rank(standalone, retrieved, vectors)
         sentences = self.settings.context_sentences if passages is None else passages
         shown = focus(ranked, sentences) if sentences else retrieved
         timings["retrieve"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
         pieces: list[str] = []
+        probe = llm.TokenProbe()
         if not shown:
             pieces.append(NO_ANSWER)
             yield NO_ANSWER
@@ -180,7 +197,7 @@ class Assistant:
             yield draft
         else:
             inputs = {"context": format_passages(shown), "question": standalone}
-            chain = ANSWER_PROMPT | self._model(backend) | StrOutputParser()
+            chain = ANSWER_PROMPT | llm.probed(self._model(backend), probe) | StrOutputParser()
             with self._generate_lock:
                 try:
                     for piece in chain.stream(inputs):
@@ -192,27 +209,64 @@ class Assistant:
         timings["generate"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        checked = self.checker.check(standalone, draft, shown)
-        verdict = self.verifier.verify(standalone, checked, self._context_reader())
-        abstained = verdict.confidence < self.settings.abstain_below
-        reason = verdict.reason or (f"confidence {verdict.confidence:.2f} is below "
-                                    f"{self.settings.abstain_below:.2f}" if abstained else "")
-        timings["cite"] = time.perf_counter() - tick
+        checked = self.checker.check(standalone, draft, shown, vectors)
+        reason = self.decider.veto(standalone, checked, shown)
+        p_yes = None
+        if (not reason or self.judge_always) and draft and backend != "extractive":
+            judged = time.perf_counter()
+            p_yes = self._judge(backend, shown, standalone, draft)
+            timings["judge"] = time.perf_counter() - judged
+        signals = Signals(
+            logprob_mean=sum(probe.logprobs) / len(probe.logprobs) if probe.logprobs else None,
+            logprob_min=min(probe.logprobs) if probe.logprobs else None,
+            p_yes=p_yes)
+        answer = self.conclude(question, standalone, draft, shown, ranked, checked, vectors,
+                               signals, reason)
+        timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
+        yield replace(answer, timings=timings)
 
-        yield Answer(
+    def conclude(self, question: str, standalone: str, draft: str, shown: list[Passage],
+                 ranked: list[ScoredSentence], checked: CheckedAnswer, vectors: Vectors,
+                 signals: Signals, veto: str) -> Answer:
+        """The final `Answer` from a checked draft: decline on a failed certain check,
+        otherwise weigh the evidence (`rag.decide`). Separate from `stream` so that
+        `rag calibrate` can re-decide stored drafts without the chat model."""
+        features = None
+        if veto:
+            decision = Decision(0.0, True, veto)
+        else:
+            features = self.decider.features(standalone, checked, ranked,
+                                             self._context_reader(), vectors, signals)
+            decision = self.decider.decide(features)
+        abstained = decision.abstain
+        return Answer(
             question=question,
             text=NO_ANSWER if abstained else checked.text,
             citations=[] if abstained else checked.citations,
             abstained=abstained,
             passages=shown,
-            timings=timings,
+            timings={},
             standalone_question=standalone,
             unsupported=[] if abstained else checked.unsupported,
             draft=draft,
-            confidence=verdict.confidence,
-            abstain_reason=reason,
+            confidence=decision.probability,
+            abstain_reason=decision.reason,
+            features=features.as_dict() if features else {},
+            signals=asdict(signals),
         )
+
+    def _judge(self, backend: str, shown: list[Passage], question: str,
+               draft: str) -> float | None:
+        """The model's P(yes) that the passages state its answer (one token, reusing the
+        evaluated prompt on the local model); None where the backend cannot say."""
+        prompt = JUDGE_PROMPT.invoke({"context": format_passages(shown), "question": question,
+                                      "draft": draft})
+        with self._generate_lock:
+            try:
+                return llm.yes_probability(self._model(backend), prompt)
+            except Exception as exc:
+                raise self._translate(exc, backend) from exc
 
     # Internals ---------------------------------------------------------------
 

@@ -1,44 +1,34 @@
-"""Answer text + retrieved passages -> verified citations that point at exact words.
+"""Answer text + the passages the model read -> citations that point at exact words.
 
 A small model's own `[n]` markers are a hint, not evidence. For every sentence of the
-draft answer we look for the passage sentence (or pair of adjacent sentences) that
-supports it: the words the answer adds to the question must be there, every number
-it states must be there, and the span must be about what the question asks. The
-marker is then set to the passage that holds that span, and the citation's offsets
-are the span's own, not the whole passage's. A sentence nothing supports keeps no
-marker and is reported as unsupported.
+draft we score each candidate span (a passage sentence, or two adjacent ones) with
+the fitted `support` model (`rag.calibration`): the chance that the span states what
+the sentence says, from how many of the words the sentence adds to the question the
+span holds, how close the two are in meaning, whether the model's own marker points
+there, and so on. One rule is not learned because it is certain: a span that does not
+state a number the sentence gives cannot support it. The sentence's marker is set to
+the passage of its best span when that chance is at least `SUPPORTED`; the citation's
+offsets are the span's own, not the whole passage's. Sentences nothing supports keep
+no marker and are reported as unsupported.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.splitter import sentence_spans
+from rag.calibration import LogisticModel
+from rag.draft import is_abstention, strip_markers
 from rag.prompt import NO_ANSWER
 from rag.text import content_words, numbers
 from rag.types import Citation, Passage
-
-Embed = Callable[[list[str]], list[list[float]]]
-
-_MARKER = re.compile(r"\s*[\[【](?:passages?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*\d+)*)[\]】]",
-                     re.IGNORECASE)
-_ABSTAIN = re.compile(
-    r"\b(?:(?:documents?|passages?|context|text|sources?|provided information)\s+"
-    r"(?:do|does|did)\s*(?:not|n't)\s+(?:say|mention|state|specify|contain|provide|include|"
-    r"give|indicate|answer|discuss|describe|tell)"
-    r"|(?:is|are|was|were)\s+not\s+(?:mentioned|stated|specified|provided|given|"
-    r"included|found)\s+in\s+the\s+(?:documents?|passages?|context|text)"
-    r"|no\s+(?:information|mention)\s+(?:about|of|on|in|regarding)"
-    r"|(?:cannot|can't|can\s+not|unable\s+to)\s+(?:be\s+)?(?:determine|answer|find|tell)"
-    r"|\bI\s+(?:do\s+not|don't)\s+know)",
-    re.IGNORECASE,
-)
+from rag.vectors import Vectors
 
 SUPPORTED = 0.5
-"""Least support score for a span to count as evidence for a sentence."""
+"""Least probability of support for a span to be cited as evidence for a sentence."""
+NEAR = 0.05
+"""Spans within this probability of the best are as good; the model's own choice of
+passage, then the shorter span, wins among them."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +39,29 @@ class Support:
     start: int
     end: int
     coverage: float
-    """Share of the answer's new content words (those not in the question) in the span."""
+    """Share of the sentence's new content words (those not in the question) in the span."""
     topic: float
     """Share of the question's content words found in the span's passage."""
+    overlap: float
+    """Share of the question's content words found in the span itself."""
     similarity: float
-    """Cosine similarity of (question + sentence) and the span; 0 without an embedder."""
+    """Cosine similarity of (question + sentence) and the span."""
     numbers_match: bool
+    """Every number the sentence states (beyond the question's) is in the span."""
+    claimed: bool
+    """The model's own marker on the sentence names this span's passage."""
+    pair: bool
+    """The span is two adjacent sentences rather than one."""
+    probability: float = 0.0
 
     @property
-    def score(self) -> float:
-        if not self.numbers_match:
-            return 0.0
-        return 0.6 * self.coverage + 0.2 * self.topic + 0.2 * self.similarity
+    def text(self) -> str:
+        return self.passage.text[self.start - self.passage.start:self.end - self.passage.start]
+
+    def features(self) -> dict[str, float]:
+        return {"coverage": self.coverage, "topic": self.topic, "overlap": self.overlap,
+                "similarity": self.similarity, "claimed": float(self.claimed),
+                "pair": float(self.pair)}
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,17 @@ class CheckedSentence:
     """Offset of the sentence in the cleaned answer text (markers removed)."""
     end: int
     claimed: tuple[int, ...]
-    """Passage numbers the model put after this sentence."""
+    """Passage numbers the model's own markers named."""
     support: Support | None
+    """The best-supporting span (None when there are no passages)."""
     extra: Support | None = None
-    """A second span, when one sentence draws on two places."""
+    """A second span in another passage, for a sentence that joins two facts."""
+    candidates: tuple[Support, ...] = ()
+    """Every span scored for this sentence (for refitting the support model)."""
 
     @property
     def supported(self) -> bool:
-        return self.support is not None and self.support.score >= SUPPORTED
+        return self.support is not None and self.support.probability >= SUPPORTED
 
 
 @dataclass(frozen=True)
@@ -86,68 +90,35 @@ class CheckedAnswer:
     citations: list[Citation]
     sentences: list[CheckedSentence]
     abstained: bool
+    """The model itself said the passages do not answer."""
 
     @property
     def unsupported(self) -> list[str]:
         return [s.text for s in self.sentences if not s.supported]
 
 
-def is_abstention(text: str) -> bool:
-    """Whether the model's own words say the documents do not answer."""
-    first = text.strip().split("\n", 1)[0]
-    return bool(_ABSTAIN.search(first)) or NO_ANSWER.lower().rstrip(".") in text.lower()
-
-
-def strip_markers(text: str) -> tuple[str, list[tuple[int, tuple[int, ...]]]]:
-    """Remove `[n]` markers; returns the clean text and (position, numbers) of each."""
-    clean, found, cursor = [], [], 0
-    length = 0
-    for match in _MARKER.finditer(text):
-        piece = text[cursor:match.start()]
-        clean.append(piece)
-        length += len(piece)
-        found.append((length, _marker_numbers(match.group(1))))
-        cursor = match.end()
-    clean.append(text[cursor:])
-    return "".join(clean), found
-
-
-def _marker_numbers(group: str) -> tuple[int, ...]:
-    numbers_found: list[int] = []
-    for part in re.split(r"\s*(?:,|;|and)\s*", group):
-        if re.fullmatch(r"\d+\s*[-–]\s*\d+", part):
-            low, high = (int(x) for x in re.split(r"\s*[-–]\s*", part))
-            numbers_found.extend(range(low, min(high, low + 10) + 1))
-        elif part.strip().isdigit():
-            numbers_found.append(int(part))
-    return tuple(numbers_found)
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
 class CitationChecker:
     """Finds, for each answer sentence, the passage words that support it."""
 
-    def __init__(self, embed: Embed | None = None) -> None:
-        self.embed = embed
+    def __init__(self, model: LogisticModel) -> None:
+        self.model = model
 
-    def spans(self, passages: list[Passage]) -> list[tuple[Passage, int, int]]:
+    @staticmethod
+    def spans(passages: list[Passage]) -> list[tuple[Passage, int, int, bool]]:
         """Candidate evidence: every passage sentence and every adjacent pair."""
         spans = []
         for passage in passages:
             local = sentence_spans(passage.text)
             for i, (start, end) in enumerate(local):
-                spans.append((passage, passage.start + start, passage.start + end))
+                spans.append((passage, passage.start + start, passage.start + end, False))
                 if i + 1 < len(local):
-                    spans.append((passage, passage.start + start, passage.start + local[i + 1][1]))
+                    spans.append((passage, passage.start + start,
+                                  passage.start + local[i + 1][1], True))
         return spans
 
-    def check(self, question: str, draft: str, passages: list[Passage]) -> CheckedAnswer:
-        if is_abstention(draft) or not passages:
+    def check(self, question: str, draft: str, passages: list[Passage],
+              vectors: Vectors) -> CheckedAnswer:
+        if is_abstention(draft) or not passages or not draft.strip():
             return CheckedAnswer(NO_ANSWER, [], [], abstained=True)
         clean, markers = strip_markers(draft)
         sentence_offsets = sentence_spans(clean) or [(0, len(clean))]
@@ -161,77 +132,71 @@ class CitationChecker:
 
         spans = self.spans(passages)
         question_words = set(content_words(question))
-        span_texts = [p.text[s - p.start:e - p.start] for p, s, e in spans]
-        sentences_text = [clean[s:e] for s, e in sentence_offsets]
-        vectors = self._vectors([f"{question} {t}" for t in sentences_text], span_texts)
-
+        span_texts = [p.text[s - p.start:e - p.start] for p, s, e, _ in spans]
+        passage_words = {p.number: set(content_words(p.text)) for p in passages}
         checked = []
-        for i, ((start, end), sentence) in enumerate(zip(sentence_offsets, sentences_text)):
-            scored = [
-                self._support(question, question_words, sentence, passage, s, e, span_texts[j],
-                              vectors[0][i] if vectors else None, vectors[1][j] if vectors else None)
-                for j, (passage, s, e) in enumerate(spans)
-            ]
-            best = self._best(scored, claimed[i])
+        for i, (start, end) in enumerate(sentence_offsets):
+            sentence = clean[start:end]
+            similarity = vectors.similarity(f"{question} {sentence}", span_texts)
+            scored = tuple(
+                self._support(question_words, sentence, passage, s, e, pair, span_texts[j],
+                              passage_words[passage.number], float(similarity[j]),
+                              passage.number in claimed[i], numbers(question))
+                for j, (passage, s, e, pair) in enumerate(spans))
+            best = self._best(scored)
             extra = self._complement(best, scored, sentence, question_words) if best else None
-            checked.append(CheckedSentence(sentence, start, end, tuple(claimed[i]), best, extra))
+            checked.append(CheckedSentence(sentence, start, end, tuple(claimed[i]), best, extra,
+                                           scored))
 
         citations = self._citations(checked)
         return CheckedAnswer(self._rewrite(clean, checked, citations), citations, checked,
                              abstained=False)
 
-    def _vectors(self, sentences: list[str], spans: list[str]):
-        if self.embed is None or not sentences or not spans:
-            return None
-        vectors = self.embed(sentences + spans)
-        return vectors[:len(sentences)], vectors[len(sentences):]
-
-    @staticmethod
-    def _support(question: str, question_words: set[str], sentence: str, passage: Passage,
-                 start: int, end: int, span_text: str, sentence_vector, span_vector) -> Support:
+    def _support(self, question_words: set[str], sentence: str, passage: Passage, start: int,
+                 end: int, pair: bool, span_text: str, passage_words: set[str],
+                 similarity: float, claimed: bool, question_numbers: set[str]) -> Support:
         answer_words = set(content_words(sentence))
         new_words = answer_words - question_words or answer_words
         span_words = set(content_words(span_text))
-        passage_words = set(content_words(passage.text))
         coverage = len(new_words & span_words) / len(new_words) if new_words else 0.0
         topic = (len(question_words & passage_words) / len(question_words)
                  if question_words else 0.0)
-        similarity = (cosine(sentence_vector, span_vector)
-                      if sentence_vector is not None else 0.0)
+        overlap = (len(question_words & span_words) / len(question_words)
+                   if question_words else 0.0)
         # Numbers the answer repeats from the question need no support in the span.
-        numbers_match = numbers(sentence) - numbers(question) <= numbers(span_text)
-        return Support(passage, start, end, coverage, topic, max(similarity, 0.0), numbers_match)
+        numbers_match = numbers(sentence) - question_numbers <= numbers(span_text)
+        support = Support(passage, start, end, coverage, topic, overlap, similarity,
+                          numbers_match, claimed, pair)
+        probability = self.model.probability(support.features()) if numbers_match else 0.0
+        return Support(passage, start, end, coverage, topic, overlap, similarity,
+                       numbers_match, claimed, pair, probability)
 
     @staticmethod
-    def _best(scored: list[Support], claimed: list[int]) -> Support | None:
-        """The best-scoring span, preferring the model's own choice of passage and the
-        shorter span when they support the sentence as well (within 0.05)."""
+    def _best(scored: tuple[Support, ...]) -> Support | None:
+        """The most probable span; among those within `NEAR` of it, the model's own
+        choice of passage, then the shorter span."""
         if not scored:
             return None
-        top = max(s.score for s in scored)
-        near = [s for s in scored if s.score >= top - 0.05]
-        near.sort(key=lambda s: (s.passage.number not in claimed, -round(s.score, 2),
-                                 s.end - s.start))
+        top = max(s.probability for s in scored)
+        near = [s for s in scored if s.probability >= top - NEAR]
+        near.sort(key=lambda s: (not s.claimed, -round(s.probability, 2), s.end - s.start))
         return near[0]
 
     @staticmethod
-    def _complement(best: Support, scored: list[Support], sentence: str,
+    def _complement(best: Support, scored: tuple[Support, ...], sentence: str,
                     question_words: set[str]) -> Support | None:
         """A second span that covers what the best one leaves out (two-passage answers)."""
-        if best.coverage >= 1.0 or best.score < SUPPORTED:
+        if best.coverage >= 1.0 or best.probability < SUPPORTED:
             return None
         answer_words = set(content_words(sentence))
         new_words = answer_words - question_words or answer_words
-        span_words = set(content_words(best.passage.text[best.start - best.passage.start:
-                                                         best.end - best.passage.start]))
-        missing = new_words - span_words
+        missing = new_words - set(content_words(best.text))
         options = []
         for s in scored:
             if s.passage is best.passage and s.start < best.end and best.start < s.end:
                 continue
-            text = s.passage.text[s.start - s.passage.start:s.end - s.passage.start]
-            gained = missing & set(content_words(text))
-            if len(gained) * 2 >= len(missing) and gained:
+            gained = missing & set(content_words(s.text))
+            if gained and len(gained) * 2 >= len(missing):
                 options.append((len(gained), -(s.end - s.start), s))
         return max(options, key=lambda o: o[:2])[2] if options else None
 
@@ -252,8 +217,7 @@ class CitationChecker:
                 p = support.passage
                 citations[key] = Citation(
                     marker=len(citations) + 1, source=p.source, title=p.title,
-                    start=support.start, end=support.end,
-                    quote=p.text[support.start - p.start:support.end - p.start],
+                    start=support.start, end=support.end, quote=support.text,
                     date=p.date, page=p.page, passage=p.number,
                 )
         return list(citations.values())

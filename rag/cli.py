@@ -106,6 +106,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from eval.calibrate import main as calibrate_main
+
+    return calibrate_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -171,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(evaluate)
     common(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="refit the answer-or-decline models on the calibration pool",
+        description="Ask a sample of the calibration pool (and evidence-removal negatives "
+                    "made from it), fit the citation-support and answer models by "
+                    "article-grouped cross-validation, and write them as JSON. Resumes "
+                    "from the answers stored in --work.")
+    from eval.calibrate import add_arguments as calibrate_arguments
+
+    calibrate_arguments(calibrate)
+    calibrate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    calibrate.set_defaults(func=cmd_calibrate)
 
     return parser
 

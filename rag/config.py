@@ -38,8 +38,10 @@ class Settings(BaseSettings):
     context_sentences: int = Field(4, ge=0, le=50, description="Best-matching sentences of "
                                    "those chunks given to the model; 0 gives whole chunks.")
     backend: Backend = Field("local", description="Who writes the answer.")
-    abstain_below: float = Field(0.2, ge=0.0, le=1.0, description="Abstain when the "
-                                 "evidence-based confidence of an answer is below this.")
+    abstain_below: float = Field(0.5, ge=0.0, le=1.0, description="Decline when the chance "
+                                 "that the answer is right is below this.")
+    calibration_path: Path | None = Field(None, description="Fitted decision models "
+                                          "(`rag calibrate`); default: the bundled ones.")
     model_path: Path | None = Field(None, description="A GGUF model for the local backend; "
                                                        "default: the bundled Qwen2.5 1.5B.")
     model_cache_dir: Path = Field(default_factory=_default_cache_dir,
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from None
 
-    @field_validator("index_dir", "model_cache_dir", "model_path")
+    @field_validator("index_dir", "model_cache_dir", "model_path", "calibration_path")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -14,7 +14,7 @@ from typing import Union
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from rag.cite import strip_markers
+from rag.draft import strip_markers
 from rag.errors import InputError
 from rag.text import content_words
 

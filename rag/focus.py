@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from index.splitter import sentence_spans
-from rag.cite import Embed, cosine
 from rag.text import content_words
 from rag.types import Passage
+from rag.vectors import Vectors
 
 LEXICAL_WEIGHT = 0.5
 
@@ -36,11 +36,11 @@ class ScoredSentence:
 class SentenceRanker:
     """Ranks the sentences of retrieved passages by how well they match a question."""
 
-    def __init__(self, embed: Embed | None = None, lexical_weight: float = LEXICAL_WEIGHT) -> None:
-        self.embed = embed
+    def __init__(self, lexical_weight: float = LEXICAL_WEIGHT) -> None:
         self.lexical_weight = lexical_weight
 
-    def rank(self, question: str, passages: list[Passage]) -> list[ScoredSentence]:
+    def rank(self, question: str, passages: list[Passage],
+             vectors: Vectors) -> list[ScoredSentence]:
         """Every sentence of `passages`, best match first."""
         spans = [(p, p.start + s, p.start + e) for p in passages for s, e in sentence_spans(p.text)]
         if not spans:
@@ -52,13 +52,9 @@ class SentenceRanker:
         idf = {w: math.log(1 + len(bags) / (1 + frequency[w])) for w in query}
         total = sum(idf.values()) or 1.0
         lexical = [sum(idf[w] for w in query & bag) / total for bag in bags]
-        if self.embed is not None:
-            vectors = self.embed([question, *texts])
-            dense = [max(cosine(vectors[0], v), 0.0) for v in vectors[1:]]
-        else:
-            dense = [0.0] * len(texts)
+        dense = vectors.similarity(question, texts)
         w = self.lexical_weight
-        scored = [ScoredSentence(p, s, e, text, w * lex + (1 - w) * den)
+        scored = [ScoredSentence(p, s, e, text, w * lex + (1 - w) * float(den))
                   for (p, s, e), text, lex, den in zip(spans, texts, lexical, dense)]
         return sorted(scored, key=lambda x: x.score, reverse=True)
 

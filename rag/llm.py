@@ -12,10 +12,13 @@ translated into `BackendError`/`ModelUnavailableError` here, with what to do nex
 from __future__ import annotations
 
 import atexit
+import math
 import threading
 from pathlib import Path
 
+import numpy as np
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import Runnable
 
 from rag.config import Settings
 from rag.errors import BackendError, ModelUnavailableError
@@ -89,13 +92,77 @@ def _local(settings: Settings) -> BaseChatModel:
 
 def prime(model: BaseChatModel, system_prompts: list[str]) -> None:
     """Evaluate fixed system prompts ahead of the first question (local models only)."""
-    client = getattr(model, "client", None)
-    if client is None or not hasattr(client, "create_chat_completion"):
+    client = _llama(model)
+    if client is None:
         return
     for system in system_prompts:
         client.create_chat_completion(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
             max_tokens=1, temperature=0.0)
+
+
+def _llama(model: BaseChatModel):
+    """The llama.cpp model behind a local chat model, or None for other backends."""
+    client = getattr(model, "client", None)
+    return client if client is not None and hasattr(client, "create_chat_completion") else None
+
+
+class TokenProbe:
+    """Records how sure llama.cpp was of each token it generated.
+
+    Passed as a logits processor, it sees the logits of every step before sampling and
+    keeps the log-probability of the most likely token (the one greedy decoding takes,
+    repetition penalty aside), and the whole first step's distribution when asked to.
+    """
+
+    def __init__(self, keep_first: bool = False) -> None:
+        self.logprobs: list[float] = []
+        self.keep_first = keep_first
+        self.first: np.ndarray | None = None
+
+    def __call__(self, input_ids, logits):
+        top = float(logits.max())
+        normaliser = top + math.log(float(np.exp(logits - top).sum()))
+        self.logprobs.append(top - normaliser)
+        if self.keep_first and self.first is None:
+            self.first = np.asarray(logits, dtype=np.float64) - normaliser
+        return logits
+
+
+def probed(model: BaseChatModel, probe: TokenProbe, **kwargs) -> Runnable:
+    """`model` with `probe` watching its tokens (local models; others run unwatched)."""
+    if _llama(model) is None:
+        return model.bind(**kwargs) if kwargs else model
+    from llama_cpp import LogitsProcessorList
+
+    return model.bind(logits_processor=LogitsProcessorList([probe]), **kwargs)
+
+
+_YES_NO: dict[int, tuple[list[int], list[int]]] = {}
+
+
+def yes_probability(model: BaseChatModel, prompt_value) -> float | None:
+    """P(yes) / (P(yes) + P(no)) for the model's first token after `prompt_value`; None
+    for backends that give no token probabilities. On the local model this reuses the
+    cached evaluation of the shared prompt prefix, so it costs only the new tokens."""
+    client = _llama(model)
+    if client is None:
+        return None
+    if id(client) not in _YES_NO:
+        def ids(words: list[str]) -> list[int]:
+            found = {tuple(client.tokenize(w.encode(), add_bos=False)) for w in words}
+            return sorted({t[0] for t in found if len(t) == 1})
+
+        _YES_NO[id(client)] = (ids(["yes", "Yes", "YES", " yes", " Yes"]),
+                               ids(["no", "No", "NO", " no", " No"]))
+    yes, no = _YES_NO[id(client)]
+    probe = TokenProbe(keep_first=True)
+    probed(model, probe, max_tokens=1).invoke(prompt_value)
+    if probe.first is None:
+        return None
+    p_yes = float(np.exp(probe.first[yes]).sum())
+    p_no = float(np.exp(probe.first[no]).sum())
+    return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else None
 
 
 @atexit.register

@@ -28,6 +28,15 @@ Question: {question}"""
 
 ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)])
 
+JUDGE = """Question: {question}
+Do the passages state the answer you gave? Reply with yes or no."""
+
+JUDGE_PROMPT = ChatPromptTemplate.from_messages(
+    [("system", SYSTEM), ("human", HUMAN), ("ai", "{draft}"), ("human", JUDGE)])
+"""The model's own check of its answer. It continues the answering conversation, so on
+the local model only the last two turns are new tokens: the passages are not read
+again."""
+
 
 def format_passages(passages: list[Passage]) -> str:
     """Numbered passages under the name of their document (named once per run of

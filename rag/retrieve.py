@@ -8,6 +8,7 @@ the model never reads the same sentence twice and the prompt stays short.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rank_bm25 import BM25Okapi
@@ -20,6 +21,11 @@ RRF_K = 60
 """The usual constant of reciprocal-rank fusion (Cormack et al., 2009)."""
 CANDIDATES = 20
 """How deep each of the two searches looks before fusion."""
+EXCLUDE_MARGIN = 20
+"""Extra depth when spans are excluded: an excluded paragraph holds a handful of chunks."""
+
+Span = tuple[str, int, int]
+"""(source, start, end): characters of one document."""
 
 
 @dataclass
@@ -78,6 +84,11 @@ class _KeywordIndex:
         return [chunks[i] for i in order[:n] if scores[i] > 0]
 
 
+def _excluded(chunk: Chunk, spans: Sequence[Span]) -> bool:
+    return any(chunk.source == source and chunk.start < end and start < chunk.end
+               for source, start, end in spans)
+
+
 class Retriever:
     """Hybrid search over one index."""
 
@@ -89,11 +100,20 @@ class Retriever:
         self.max_passage_chars = max_passage_chars or 2 * index.chunk_size
         self._keywords = _KeywordIndex()
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The `k` best passages for `question`, best first, numbered from 1."""
+    def retrieve(self, question: str, k: int | None = None,
+                 exclude: Sequence[Span] = ()) -> list[Passage]:
+        """The `k` best passages for `question`, best first, numbered from 1.
+
+        `exclude`: (source, start, end) spans whose overlapping chunks are left out, as
+        if that text were not indexed (evidence-removal evals ask this way).
+        """
         k = k or self.k
-        dense = self.index.store.query(self.index.embedder.embed_query(question), self.candidates)
-        keyword = self._keywords.search(self.index, question, self.candidates)
+        depth = self.candidates + (EXCLUDE_MARGIN if exclude else 0)
+        dense = self.index.store.query(self.index.embedder.embed_query(question), depth)
+        keyword = self._keywords.search(self.index, question, depth)
+        if exclude:
+            dense = [(c, s) for c, s in dense if not _excluded(c, exclude)][:self.candidates]
+            keyword = [c for c in keyword if not _excluded(c, exclude)][:self.candidates]
 
         fused: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}

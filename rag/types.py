@@ -64,7 +64,8 @@ class Answer:
     """True when the assistant says the documents do not answer the question."""
     passages: list[Passage]
     timings: dict[str, float]
-    """Seconds per stage: retrieve, generate, cite, total (and rewrite for follow-ups)."""
+    """Seconds per stage: retrieve, generate, judge, check, total (and rewrite for
+    follow-ups)."""
     standalone_question: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
     unsupported: list[str] = field(default_factory=list)
@@ -72,9 +73,15 @@ class Answer:
     draft: str = ""
     """What the model wrote, before citations were checked and repaired."""
     confidence: float = 0.0
-    """0 to 1: how well the documents back this answer (see `rag.verify`)."""
+    """The chance that the answer is right, 0 to 1 (see `rag.decide`); the assistant
+    declines below `Settings.abstain_below`."""
     abstain_reason: str = ""
     """Why the assistant abstained, in words ("" when it answered)."""
+    features: dict[str, float | None] = field(default_factory=dict)
+    """What the decision weighed (`rag.decide.Features`); empty when a certain check
+    declined."""
+    signals: dict[str, float | None] = field(default_factory=dict)
+    """The chat model's own token probabilities for its answer (`rag.decide.Signals`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -103,7 +103,7 @@ def viewer_html(answer: Answer | None, documents: dict[str, str], marker: int | 
 
 
 def timings_line(answer: Answer) -> str:
-    order = ["rewrite", "retrieve", "generate", "cite", "total"]
+    order = ["rewrite", "retrieve", "generate", "judge", "check", "total"]
     parts = [f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings]
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f"searched for: “{answer.standalone_question}”")

@@ -59,3 +59,37 @@ def test_percentiles_and_median():
     assert metrics.percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
     assert metrics.percentile([], 95) == 0.0
     assert metrics.median([3, 1, 2]) == 2
+
+
+def test_containment_reads_number_words_and_possessives():
+    assert metrics.contains_answer("Arizona turned the ball over 7 times [1].", ["seven"])
+    assert metrics.contains_answer("He had six touchdowns.", ["6"])
+    assert metrics.contains_answer("Dale Chihuly's chandelier hangs there.", ["Dale Chihuly"])
+    assert not metrics.contains_answer("He had sixteen touchdowns.", ["six"])
+
+
+def test_wilson_interval():
+    low, high = metrics.wilson(45, 50)
+    assert low < 0.9 < high
+    assert (round(low, 3), round(high, 3)) == (0.786, 0.957)
+    assert metrics.wilson(0, 10)[0] == 0.0 and metrics.wilson(10, 10)[1] == 1.0
+    assert metrics.wilson(3, 0) is None
+
+
+def test_risk_coverage_answers_the_most_probable_first():
+    curve = metrics.risk_coverage([0.9, 0.8, 0.3, 0.1], [True, False, True, False])
+    assert curve["coverage"] == [0.25, 0.5, 0.75, 1.0]
+    assert curve["risk"] == [0.0, 0.5, pytest.approx(1 / 3), 0.5]
+    assert curve["aurc"] == pytest.approx(0.25 * (0 + 0.5 + 1 / 3 + 0.5))
+    perfect = metrics.risk_coverage([0.9, 0.8, 0.3, 0.1], [True, True, False, False])
+    assert perfect["aurc"] < curve["aurc"]
+    tied = metrics.risk_coverage([0.5, 0.5], [True, False])
+    assert tied["coverage"] == [1.0] and tied["risk"] == [0.5]
+
+
+def test_reliability_bins():
+    rows = metrics.reliability([0.05, 0.15, 0.95, 1.0, 0.92], [False, True, True, True, False],
+                               bins=10)
+    assert [(r["low"], r["n"]) for r in rows] == [(0.0, 1), (0.1, 1), (0.9, 3)]
+    assert rows[-1]["observed"] == pytest.approx(2 / 3)
+    assert rows[-1]["predicted"] == pytest.approx((0.95 + 1.0 + 0.92) / 3)

@@ -54,7 +54,7 @@ def test_answer_carries_checked_citations(corpus_settings, corpus_index):
     assert document.text[citation.start:citation.end] == citation.quote
     assert answer.text == f"Some 30,000 Russian troops [{citation.marker}]."
     assert answer.draft == "Some 30,000 Russian troops [4]."
-    assert set(answer.timings) >= {"retrieve", "generate", "cite", "total"}
+    assert set(answer.timings) >= {"retrieve", "generate", "check", "total"}
     assert answer.standalone_question == answer.question
 
 

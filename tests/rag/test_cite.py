@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from index.loaders import load
-from rag.cite import CitationChecker, is_abstention, strip_markers
+from rag.calibration import load_calibration
+from rag.cite import CitationChecker
+from rag.draft import is_abstention, strip_markers
 from rag.types import Passage
+from rag.vectors import Vectors
 from tests.conftest import ARTICLE
 
 DOC = load(ARTICLE)
@@ -29,9 +32,22 @@ PASSAGES = [
 ]
 
 
+class Checker:
+    """The bundled support model, with a fresh `Vectors` per question as the assistant
+    uses it."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.checker = CitationChecker(load_calibration().support)
+
+    def check(self, question: str, draft: str, passages: list[Passage]):
+        return self.checker.check(question, draft, passages,
+                                  Vectors(self.embedder.embed_documents))
+
+
 @pytest.fixture(scope="module")
 def checker(embedder):
-    return CitationChecker(embed=embedder.embed_documents)
+    return Checker(embedder)
 
 
 def test_quotes_are_exact_and_narrower_than_the_passage(checker):
@@ -85,6 +101,9 @@ def test_only_the_supported_sentence_keeps_a_citation(checker):
     "The passages do not mention the population of Belarus.",
     "This information is not provided in the passages... I cannot determine it.",
     "I don't know.",
+    "I don’t know.",
+    "The passages don’t say how many people live in Belarus.",
+    "Belarus borders Ukraine [1].\nHowever, the documents do not mention its population.",
 ])
 def test_the_model_saying_it_does_not_know_is_an_abstention(checker, draft):
     assert is_abstention(draft)
@@ -95,6 +114,18 @@ def test_the_model_saying_it_does_not_know_is_an_abstention(checker, draft):
 def test_plain_answers_are_not_abstentions():
     assert not is_abstention("Some 30,000 Russian troops [1].")
     assert not is_abstention("Moscow has not confirmed the numbers [2].")
+    assert not is_abstention("Moscow says the troops will return home.\nNATO doubts it [2].")
+
+
+def test_every_candidate_span_is_kept_with_its_probability(checker):
+    result = checker.check("How many warships did Russia send?",
+                           "Russia sent six warships to the Black Sea [3].", PASSAGES)
+    [sentence] = result.sentences
+    assert len(sentence.candidates) == len(CitationChecker.spans(PASSAGES))
+    assert sentence.support in sentence.candidates
+    assert sentence.support.probability == max(c.probability for c in sentence.candidates)
+    assert all(c.probability == 0.0 for c in sentence.candidates if not c.numbers_match)
+    assert all(0.0 <= c.probability <= 1.0 for c in sentence.candidates)
 
 
 def test_markers_are_parsed_in_their_usual_shapes():

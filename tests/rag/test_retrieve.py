@@ -48,3 +48,14 @@ def test_passages_are_exact_spans_and_do_not_overlap(retriever, corpus_index):
 def test_keyword_search_finds_a_rare_word_dense_search_may_miss(retriever, corpus_index):
     keyword_hits = retriever._keywords.search(corpus_index, "MarQs", 3)
     assert keyword_hits and "MarQs" in keyword_hits[0].text
+
+
+def test_excluded_spans_are_left_out_as_if_not_indexed(retriever, corpus_index):
+    question = "How many warships did Russia send to the Black Sea?"
+    [holder] = [p for p in retriever.retrieve(question) if "six warships" in p.text]
+    hidden = (holder.source, holder.start, holder.end)
+    passages = retriever.retrieve(question, exclude=[hidden])
+    assert len(passages) == 4
+    assert all(not (p.source == holder.source and p.start < holder.end and holder.start < p.end)
+               for p in passages)
+    assert not any("six warships" in p.text for p in passages)

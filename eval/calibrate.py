@@ -1,0 +1,359 @@
+"""`rag calibrate`: refit the decision models from scratch on the calibration pool.
+
+    rag calibrate                        # SQuAD-dev-13 pool, writes rag/calibration.json
+    rag calibrate --answerable 200 --negatives 150 --work calib/ --out my.json
+
+1. Sample questions from the pool (`../shared/squad-dev-13/pool.jsonl`: 4,273 SQuAD
+   questions none of the reported sets ask), evenly over its articles, plus as many
+   evidence-removal negatives (`eval.negatives`) made from other pool questions.
+2. Ask each through the assistant, with the model's own check always asked, and keep
+   what the chat model said (`records.jsonl` in `--work`; a rerun resumes, and with
+   every record present no model is loaded at all).
+3. Fit the `support` model: candidate spans of correct answers, labelled by whether the
+   span is in the gold paragraph and quotes the answer.
+4. Replay every record under that support model (retrieval and checks are
+   deterministic; the chat model is not needed) and fit the `answer` model: is the
+   answer right? Evidence-removal negatives are wrong whatever they say.
+5. Choose each model's regularisation by cross-validation grouped by article (no
+   article is in both the fitting and the scoring part of a fold), fit on all, write
+   the parameters as JSON and `report.md` with the out-of-fold figures.
+
+Everything is seeded; the chat model decodes greedily. The fitted file is what the
+assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval import metrics
+from eval.dataset import Question, load_dataset
+from eval.negatives import evidence_removed
+from rag import Assistant, Settings
+from rag.calibration import CALIBRATION_FILE, Calibration, LogisticModel
+from rag.decide import FEATURE_NAMES
+from rag.errors import InputError, PathNotFoundError
+
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
+SUPPORT_FEATURES = ("coverage", "topic", "overlap", "similarity", "claimed", "pair")
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+SEED = 13
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pool", type=Path, default=SQUAD / "pool.jsonl", metavar="FILE",
+                        help="questions to fit on (default: the SQuAD-dev-13 pool)")
+    parser.add_argument("--corpus", type=Path, default=SQUAD / "corpus", metavar="DIR",
+                        help="the documents the pool asks about")
+    parser.add_argument("--answerable", type=int, default=650, metavar="N",
+                        help="pool questions to ask (default 650)")
+    parser.add_argument("--negatives", type=int, default=450, metavar="N",
+                        help="evidence-removal negatives to ask (default 450)")
+    parser.add_argument("--work", type=Path, default=Path("calibration-work"), metavar="DIR",
+                        help="index, stored answers and report (default: calibration-work/)")
+    parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, metavar="FILE",
+                        help="where the fitted parameters go (default: rag/calibration.json)")
+
+
+# Sampling -------------------------------------------------------------------------
+
+
+def sample(pool: list[Question], documents: dict[str, str], answerable: int,
+           negatives: int, seed: int = SEED) -> list[Question]:
+    """`answerable` pool questions and `negatives` evidence-removal negatives made from
+    other pool questions, each spread evenly over the articles (round robin)."""
+    rng = random.Random(seed)
+    by_doc: dict[str, list[Question]] = defaultdict(list)
+    for question in pool:
+        by_doc[question.doc].append(question)
+    for questions in by_doc.values():
+        rng.shuffle(questions)
+    order = _round_robin([by_doc[d] for d in sorted(by_doc)])
+    chosen = order[:answerable]
+    taken = {q.id for q in chosen}
+    candidates = evidence_removed([q for q in order if q.id not in taken], documents)
+    by_doc_negative: dict[str, list[Question]] = defaultdict(list)
+    for question in candidates:
+        by_doc_negative[question.doc].append(question)
+    chosen += _round_robin([by_doc_negative[d] for d in sorted(by_doc_negative)])[:negatives]
+    return chosen
+
+
+def _round_robin(groups: list[list[Question]]) -> list[Question]:
+    out = []
+    for i in range(max((len(g) for g in groups), default=0)):
+        out.extend(g[i] for g in groups if i < len(g))
+    return out
+
+
+# Collecting -----------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """One question asked during calibration and what the chat model said."""
+
+    id: str
+    question: str
+    doc: str
+    answers: list[str]
+    evidence: list[str]
+    removed: list[str]
+    draft: str
+    signals: dict
+
+    @property
+    def answerable(self) -> bool:
+        return not self.removed
+
+
+def exclusions(assistant: Assistant, question: Question) -> list[tuple[str, int, int]]:
+    """The spans `question.removed` names, in its indexed document."""
+    if not question.removed:
+        return []
+    info = next(i for i in assistant.documents() if i.name == question.doc)
+    text = assistant.catalog.document(info.source).text
+    return [(info.source, start, end)
+            for start, end in metrics.evidence_spans(text, question.removed)]
+
+
+def collect(assistant: Assistant, questions: list[Question], path: Path,
+            progress: bool = True) -> list[Record]:
+    """Ask every question not yet in `path` (JSON lines), appending as it goes."""
+    from tqdm import tqdm
+
+    done: dict[str, Record] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = Record(**json.loads(line))
+                done[record.id] = record
+    todo = [q for q in questions if q.id not in done]
+    assistant.judge_always = True
+    with path.open("a", encoding="utf-8") as handle:
+        for question in tqdm(todo, desc="asking", unit="q", disable=not progress,
+                             file=sys.stderr):
+            answer = assistant.ask(question.question, exclude=exclusions(assistant, question))
+            record = Record(question.id, question.question, question.doc, list(question.answers),
+                            list(question.evidence), list(question.removed), answer.draft,
+                            answer.signals)
+            handle.write(json.dumps(record.__dict__, ensure_ascii=False) + "\n")
+            handle.flush()
+            done[record.id] = record
+    return [done[q.id] for q in questions]
+
+
+# Replaying ------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    record: Record
+    answer: object
+    """The `rag.Answer` the assistant gives for the stored draft."""
+    checked: object
+    """The `CheckedAnswer` behind it."""
+    veto: str
+
+
+def replay(assistant: Assistant, record: Record) -> Replay:
+    """Decide the stored draft again, with the assistant's current models: retrieval,
+    ranking, citation checks and features are recomputed (they are deterministic)."""
+    from rag.decide import Signals
+    from rag.focus import focus
+    from rag.vectors import Vectors
+
+    question = Question(record.id, record.question, tuple(record.answers),
+                        tuple(record.evidence), "lookup", record.doc,
+                        removed=tuple(record.removed))
+    retrieved = assistant.retriever.retrieve(record.question,
+                                             exclude=exclusions(assistant, question))
+    vectors = Vectors(assistant.index.embedder.embed_documents)
+    ranked = assistant.ranker.rank(record.question, retrieved, vectors)
+    shown = focus(ranked, assistant.settings.context_sentences)
+    checked = assistant.checker.check(record.question, record.draft, shown, vectors)
+    veto = assistant.decider.veto(record.question, checked, shown)
+    answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,
+                                checked, vectors, Signals(**record.signals), veto)
+    return Replay(record, answer, checked, veto)
+
+
+def correct(record: Record, text: str) -> bool:
+    return record.answerable and metrics.contains_answer(text, record.answers)
+
+
+# Fitting --------------------------------------------------------------------------
+
+
+def support_rows(replays: list[Replay], documents: dict[str, str]):
+    """(features, label, group) per candidate span of each correct answer sentence."""
+    rows = []
+    for item in replays:
+        record = item.record
+        if not correct(record, record.draft) or item.checked.abstained:
+            continue
+        text = documents[record.doc]
+        gold = metrics.evidence_spans(text, record.evidence)
+        for sentence in item.checked.sentences:
+            if not metrics.contains_answer(sentence.text, record.answers):
+                continue
+            for span in sentence.candidates:
+                label = (Path(span.passage.source).name == record.doc
+                         and any(metrics.overlap((span.start, span.end), g) for g in gold)
+                         and metrics.contains_answer(span.text, record.answers))
+                if not span.numbers_match:
+                    continue  # certain: never cited, whatever the model says
+                features = span.features()
+                rows.append(([features[n] for n in SUPPORT_FEATURES], int(label), record.doc))
+    return rows
+
+
+def answer_rows(replays: list[Replay]):
+    """(features, label, group) per answer that no certain check declined."""
+    rows = []
+    for item in replays:
+        if item.veto:
+            continue
+        features = item.answer.features
+        rows.append(([features[n] for n in FEATURE_NAMES],
+                     int(correct(item.record, item.checked.text)), item.record.doc))
+    return rows
+
+
+def fit(rows, names: tuple[str, ...], seed: int = SEED) -> tuple[LogisticModel, dict]:
+    """A logistic regression with its L2 strength chosen by article-grouped
+    cross-validation (log-loss); returns the model fitted on all rows and the
+    out-of-fold figures of the chosen strength."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    X = np.array([_impute(r[0]) for r in rows], dtype=float)
+    means = np.nanmean(X, axis=0)
+    X = np.where(np.isnan(X), means, X)
+    y = np.array([r[1] for r in rows])
+    groups = np.array([r[2] for r in rows])
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    Z = (X - means) / scale
+    folds = list(GroupKFold(n_splits=min(5, len(set(groups)))).split(Z, y, groups))
+    best = None
+    for c in C_GRID:
+        oof = np.zeros(len(y))
+        for train, test in folds:
+            model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+            model.fit(Z[train], y[train])
+            oof[test] = model.predict_proba(Z[test])[:, 1]
+        loss = log_loss(y, np.clip(oof, 1e-6, 1 - 1e-6))
+        if best is None or loss < best[0]:
+            best = (loss, c, oof)
+    loss, c, oof = best
+    model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(Z, y)
+    fitted = LogisticModel(names, tuple(float(x) for x in model.coef_[0]),
+                           float(model.intercept_[0]), tuple(float(x) for x in means),
+                           tuple(float(x) for x in scale))
+    figures = {"rows": int(len(y)), "positives": int(y.sum()), "C": c,
+               "cv_log_loss": round(float(loss), 4),
+               "cv_auroc": round(float(roc_auc_score(y, oof)), 4) if 0 < y.sum() < len(y)
+               else None,
+               "cv_brier": round(float(np.mean((oof - y) ** 2)), 4)}
+    return fitted, {**figures, "oof": oof.tolist(), "labels": y.tolist()}
+
+
+def _impute(values: list) -> list[float]:
+    return [math.nan if v is None else float(v) for v in values]
+
+
+# The command ----------------------------------------------------------------------
+
+
+def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Path,
+        out: Path, progress: bool = True, chat_model=None) -> Calibration:
+    """Steps 1-5 of the module docstring; returns the fitted calibration."""
+    if not pool_path.is_file():
+        raise PathNotFoundError(f"No calibration pool at {pool_path}; pass --pool FILE.")
+    if not corpus.is_dir():
+        raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    settings = Settings(index_dir=work / "index")
+    assistant = Assistant(settings, chat_model=chat_model)
+    assistant.ingest([corpus], progress_bar=progress)
+    documents = {i.name: assistant.catalog.document(i.source).text
+                 for i in assistant.documents()}
+    pool = load_dataset(pool_path)
+    missing = sorted({q.doc for q in pool} - documents.keys())
+    if missing:
+        raise InputError(f"The pool asks about documents not in {corpus}: {', '.join(missing)}")
+    questions = sample(pool, documents, answerable, negatives)
+    records = collect(assistant, questions, work / "records.jsonl", progress)
+
+    replays = [replay(assistant, r) for r in records]
+    support, support_figures = fit(support_rows(replays, documents), SUPPORT_FEATURES)
+    refit = Assistant(settings.model_copy(), chat_model=chat_model)
+    refit.checker.model = support
+    replays = [replay(refit, r) for r in records]
+    answer, answer_figures = fit(answer_rows(replays), FEATURE_NAMES)
+
+    meta = {
+        "fitted_on": pool_path.name,
+        "corpus": corpus.name,
+        "questions": len(records),
+        "answerable": sum(r.answerable for r in records),
+        "negatives": sum(not r.answerable for r in records),
+        "declined_by_certain_checks": sum(bool(r.veto) for r in replays),
+        "seed": SEED,
+        "date": time.strftime("%Y-%m-%d"),
+        "seconds": round(time.perf_counter() - started),
+        "support": {k: v for k, v in support_figures.items() if k not in ("oof", "labels")},
+        "answer": {k: v for k, v in answer_figures.items() if k not in ("oof", "labels")},
+    }
+    calibration = Calibration(support, answer, meta)
+    calibration.save(out)
+    _report(work, calibration, answer_figures)
+    return calibration
+
+
+def _report(work: Path, calibration: Calibration, figures: dict) -> None:
+    from eval.metrics import reliability, risk_coverage
+
+    oof = np.array(figures["oof"])
+    labels = np.array(figures["labels"])
+    lines = ["# Calibration", "", "Out-of-fold figures: each answer scored by a model "
+             "that never saw its article (5 folds, grouped by article).", "",
+             "```", json.dumps(calibration.meta, indent=1), "```", "",
+             "## Answer model weights (standardised features)", "",
+             "| feature | weight |", "|---|---|"]
+    weights = sorted(zip(calibration.answer.features, calibration.answer.coef),
+                     key=lambda fw: -abs(fw[1]))
+    lines += [f"| {name} | {coef:+.3f} |" for name, coef in weights]
+    lines += ["", "## Reliability (out of fold)", "", "| bin | answers | mean predicted | "
+              "share right |", "|---|---|---|---|"]
+    for row in reliability(oof.tolist(), labels.tolist()):
+        lines.append(f"| {row['low']:.1f}-{row['high']:.1f} | {row['n']} | "
+                     f"{row['predicted']:.3f} | {row['observed']:.3f} |")
+    curve = risk_coverage(oof.tolist(), labels.tolist())
+    lines += ["", f"Area under the risk-coverage curve (out of fold): {curve['aurc']:.3f}"]
+    (work / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(args: argparse.Namespace) -> int:
+    calibration = run(args.pool, args.corpus, args.answerable, args.negatives, args.work,
+                      args.out)
+    meta = calibration.meta
+    print(f"Fitted on {meta['questions']} questions ({meta['answerable']} answerable, "
+          f"{meta['negatives']} evidence-removal negatives) in {meta['seconds']} s.")
+    print(f"support model: CV AUROC {meta['support']['cv_auroc']}, answer model: CV AUROC "
+          f"{meta['answer']['cv_auroc']}, Brier {meta['answer']['cv_brier']}")
+    print(f"Wrote {args.out} and {args.work / 'report.md'}")
+    return 0

@@ -1,0 +1,219 @@
+"""Answer or decline: the one place that decides, with a probability a user can read.
+
+`Decider.decide()` turns everything known about a checked draft into `Decision`: the
+chance that the answer is right, and whether to give it. The chance comes from the
+fitted `answer` model (`rag.calibration`), a logistic regression over the named
+`Features` below, fitted on labelled answers to questions the reported evals never
+ask (`rag calibrate`). The assistant declines when the chance is below
+`abstain_below` (0.5: "decline when the answer is more likely wrong than right").
+
+A few outcomes are certain and need no model; they decline whatever the chance:
+- the model itself said the passages do not answer (or wrote nothing);
+- no passage supports any sentence of the answer, so it could cite nothing;
+- the answer states a number that no passage the model read contains.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+from rag.calibration import LogisticModel
+from rag.cite import CheckedAnswer, Support
+from rag.focus import ScoredSentence
+from rag.names import Evidence, names
+from rag.text import content_words, numbers
+from rag.types import Passage
+from rag.vectors import Vectors
+
+Context = Callable[[Support], str]
+"""Returns the text around a supporting span (its paragraph, with the document title)."""
+
+_QUANTITY = re.compile(
+    r"\b(?:how\s+(?:many|much|long|far|old|tall|high|big|large|wide|deep|heavy|often)"
+    r"|what\s+(?:percentage|percent|number|year)|in\s+(?:what|which)\s+year)\b",
+    re.IGNORECASE,
+)
+_WHO = re.compile(r"\s*(?:who|whom|whose)\b|.*\bname\b", re.IGNORECASE)
+_FRAME = frozenset({"name", "named", "called", "call", "known", "kind", "type"})
+"""Words that frame a question ("what is X called?") rather than say what it is about."""
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the chat model itself says about its answer (None where a backend gives no
+    token probabilities)."""
+
+    logprob_mean: float | None = None
+    """Mean log-probability of the answer's tokens."""
+    logprob_min: float | None = None
+    """Log-probability of its least likely token."""
+    p_yes: float | None = None
+    """The model's P(yes) when asked whether the passages state this answer."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """Named inputs of the answer model; `rag calibrate` reports their weights."""
+
+    support: float
+    """Support probability of the best span of the answer's weakest supported sentence."""
+    supported_share: float
+    """Share of the answer's sentences that some span supports."""
+    coverage: float
+    """Share of the answer's new words found in its supporting span."""
+    question_coverage: float
+    """Share of the question's content words found around the evidence (its paragraph
+    and document title)."""
+    question_similarity: float
+    """Embedding similarity of the question and the supporting span."""
+    missing_names: float
+    """Share of the names the question asks about that the evidence never mentions."""
+    repeats_question: bool
+    """The answer adds no content word to the question."""
+    echoes_name: bool
+    """A who/name question answered only with a name the question already gives."""
+    quantity_without_number: bool
+    """A how-many/what-year question answered with no number."""
+    hedged: bool
+    """The draft both answers and says the passages do not (fully) answer."""
+    agrees_with_extractive: bool
+    """The supporting span holds the sentence that best matches the question."""
+    support_rank: float
+    """log2(1 + rank) of the supporting sentence among all retrieved sentences."""
+    top_sentence_score: float
+    """Question-match score of the best retrieved sentence."""
+    passage_similarity: float
+    """Embedding similarity of the question and the supporting passage's chunk."""
+    answer_words: float
+    """log(1 + content words in the answer)."""
+    logprob_mean: float | None
+    logprob_min: float | None
+    p_yes: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: (float(v) if v is not None else None) for k, v in asdict(self).items()}
+
+
+FEATURE_NAMES = tuple(f.name for f in fields(Features))
+
+_EXPLAIN = {
+    "support": "the cited words do not clearly state the answer",
+    "coverage": "the cited words hold little of the answer",
+    "question_coverage": "what the question asks about is barely mentioned where the answer "
+                         "comes from",
+    "question_similarity": "the cited words are about something else",
+    "missing_names": "names the question asks about are missing where the answer comes from",
+    "repeats_question": "the answer only repeats the question",
+    "echoes_name": "the only name in the answer is one the question already gives",
+    "quantity_without_number": "the question asks for a number and the answer gives none",
+    "hedged": "the model itself doubted the passages answer it",
+    "agrees_with_extractive": "the answer rests on a sentence that matches the question poorly",
+    "support_rank": "the answer rests on a sentence that matches the question poorly",
+    "top_sentence_score": "nothing retrieved matches the question well",
+    "passage_similarity": "the passage is about something else",
+    "logprob_mean": "the model was unsure of its wording",
+    "logprob_min": "the model was unsure of its wording",
+    "p_yes": "the model does not think the passages state this answer",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    probability: float
+    """The chance that the answer is right (0 when a certain check fails)."""
+    abstain: bool
+    reason: str
+    """Why the assistant declines, in words ("" when it answers)."""
+    features: Features | None = None
+
+
+class Decider:
+    """Answer-or-decline from a checked draft; see the module docstring."""
+
+    def __init__(self, model: LogisticModel, abstain_below: float) -> None:
+        self.model = model
+        self.abstain_below = abstain_below
+
+    @staticmethod
+    def veto(question: str, checked: CheckedAnswer, passages: list[Passage]) -> str:
+        """The reason a certain check fails, or "" (then `decide` weighs the evidence)."""
+        if checked.abstained:
+            return "the model found no answer in the passages"
+        if not any(s.supported for s in checked.sentences):
+            return "no passage supports the answer"
+        stated = set(numbers(question)).union(*(numbers(p.text) for p in passages))
+        if any(numbers(s.text) - stated for s in checked.sentences):
+            return "the answer gives a number that no passage states"
+        return ""
+
+    def features(self, question: str, checked: CheckedAnswer, ranked: list[ScoredSentence],
+                 context: Context, vectors: Vectors, signals: Signals,
+                 hedged: bool = False) -> Features:
+        supported = [s for s in checked.sentences if s.supported]
+        answer = " ".join(s.text for s in supported)
+        supports = [s.support for s in supported if s.support is not None]
+        supports += [s.extra for s in supported if s.extra is not None]
+        main = supported[0].support
+
+        question_words = set(content_words(question)) - _FRAME
+        asked = names(question, skip_first=True)
+        given = [set(n) for n in names(answer)]
+        asked_words = {word for name in asked for word in name}
+        evidence = Evidence(" ".join(context(support) for support in supports))
+        missing = sum(not evidence.has_name(name) for name in asked)
+        coverage = (sum(evidence.has_word(w) for w in question_words) / len(question_words)
+                    if question_words else 1.0)
+        similarity = vectors.similarity(question, [s.text for s in supports])
+        answer_words = set(content_words(answer))
+
+        rank = next((i for i, s in enumerate(ranked)
+                     if s.passage.source == main.passage.source
+                     and main.start <= s.start and s.end <= main.end), len(ranked))
+        return Features(
+            support=min(s.support.probability for s in supported),
+            supported_share=len(supported) / len(checked.sentences),
+            coverage=main.coverage,
+            question_coverage=coverage,
+            question_similarity=float(similarity.max()) if len(similarity) else 0.0,
+            missing_names=missing / len(asked) if asked else 0.0,
+            repeats_question=not answer_words - question_words - _FRAME,
+            echoes_name=bool(given) and all(n & asked_words for n in given)
+            and bool(_WHO.match(question)),
+            quantity_without_number=bool(_QUANTITY.search(question)) and not numbers(answer),
+            hedged=hedged,
+            agrees_with_extractive=rank == 0,
+            support_rank=math.log2(1 + rank),
+            top_sentence_score=ranked[0].score if ranked else 0.0,
+            passage_similarity=main.passage.similarity,
+            answer_words=math.log1p(len(answer_words)),
+            logprob_mean=signals.logprob_mean,
+            logprob_min=signals.logprob_min,
+            p_yes=signals.p_yes,
+        )
+
+    def decide(self, features: Features) -> Decision:
+        """The chance the answer is right, and whether that is enough to give it."""
+        values = features.as_dict()
+        probability = self.model.probability(values)
+        if probability >= self.abstain_below:
+            return Decision(probability, False, "", features)
+        return Decision(probability, True, f"the chance that the answer is right is "
+                        f"{probability:.2f}, below {self.abstain_below:.2f}: "
+                        f"{self._explain(values)}", features)
+
+    def _explain(self, values: dict[str, float | None]) -> str:
+        """The feature that lowered the chance the most, in words."""
+        worst, lowest = "", 0.0
+        for name, coef, mean, scale in zip(self.model.features, self.model.coef,
+                                           self.model.mean, self.model.scale):
+            value = values.get(name)
+            if value is None:
+                continue
+            contribution = coef * (value - mean) / scale
+            if contribution < lowest:
+                worst, lowest = name, contribution
+        return _EXPLAIN.get(worst, "the evidence is weak")
+

@@ -1,0 +1,117 @@
+"""Answer or decline, on real article text with drafts a small model really wrote: the
+certain checks, the named features, and the fitted model's probability."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.loaders import load
+from index.splitter import paragraph_spans
+from rag.calibration import load_calibration
+from rag.cite import CitationChecker
+from rag.decide import FEATURE_NAMES, Decider, Features, Signals
+from rag.focus import SentenceRanker
+from rag.vectors import Vectors
+from tests.conftest import ARTICLE
+from tests.rag.test_cite import passage
+
+DOC = load(ARTICLE)
+PASSAGES = [
+    passage(1, "Russia's Chief of the General Staff"),
+    passage(2, "NATO Secretary General Jens Stoltenberg", length=400),
+    passage(3, "At the same time Russia has just sent six warships"),
+    passage(4, "Long-range bombers among other aircraft"),
+]
+
+
+def paragraph(support) -> str:
+    for start, end in paragraph_spans(DOC.text):
+        if start <= support.start < end:
+            return f"{DOC.title}\n{DOC.text[start:end]}"
+    raise AssertionError("support outside the document")
+
+
+@pytest.fixture(scope="module")
+def judge(embedder):
+    calibration = load_calibration()
+    checker = CitationChecker(calibration.support)
+    decider = Decider(calibration.answer, abstain_below=0.5)
+
+    def run(question: str, draft: str, signals: Signals = Signals()):
+        vectors = Vectors(embedder.embed_documents)
+        checked = checker.check(question, draft, PASSAGES, vectors)
+        veto = decider.veto(question, checked, PASSAGES)
+        if veto:
+            return veto, None
+        ranked = SentenceRanker().rank(question, PASSAGES, vectors)
+        return "", decider.features(question, checked, ranked, paragraph, vectors, signals)
+
+    return run
+
+
+@pytest.mark.parametrize(("question", "draft", "reason"), [
+    ("What is the population of Ukraine?",
+     "The population of Ukraine is approximately 46.8 million people [1].",
+     "no passage supports the answer"),
+    ("How many warships did Russia send?", "The documents do not say.",
+     "the model found no answer"),
+    ("How many warships did Russia send?", "Russia sent six warships [3]. In all 14 ships "
+     "sailed.", "a number that no passage states"),
+])
+def test_certain_checks_decline_without_weighing(judge, question, draft, reason):
+    veto, features = judge(question, draft)
+    assert reason in veto
+    assert features is None
+
+
+@pytest.mark.parametrize(("question", "draft", "feature", "value"), [
+    ("What did Vladimir Putin say about the drills?",
+     "Vladimir Putin said the number of Russian forces is going up [2].", "missing_names", 1.0),
+    ("Who is the US Secretary of Defense?",
+     "The US Secretary of Defense is Jens Stoltenberg [2].", "missing_names", 0.5),
+    ("How many long-range bombers have been deployed?",
+     "There have been long-range bombers deployed as part of the exercises [4].",
+     "quantity_without_number", True),
+    ("What is the name of Gerasimov's Belarussian counterpart?",
+     "The name of Gerasimov's Belarussian counterpart is Valery Gerasimov [1].",
+     "echoes_name", True),
+    ("Who is the NATO Secretary General?", "Jens Stoltenberg is the NATO Secretary General [2].",
+     "missing_names", 0.0),
+])
+def test_the_hand_rules_are_features_of_the_decision(judge, question, draft, feature, value):
+    veto, features = judge(question, draft)
+    assert veto == ""
+    assert getattr(features, feature) == value
+
+
+def test_a_right_answer_scores_higher_than_one_about_someone_else(judge):
+    decider = Decider(load_calibration().answer, 0.5)
+    _, right = judge("Who is the NATO Secretary General?",
+                     "Jens Stoltenberg is the NATO Secretary General [2].")
+    _, wrong = judge("What did Vladimir Putin say about the drills?",
+                     "Vladimir Putin said the number of Russian forces is going up [2].")
+    assert decider.decide(right).probability > decider.decide(wrong).probability
+
+
+def test_the_decision_is_the_threshold_on_the_probability(judge):
+    _, features = judge("How many warships did Russia send?",
+                        "Russia sent six warships to the Black Sea [3].",
+                        Signals(logprob_mean=-0.1, logprob_min=-0.7, p_yes=0.8))
+    model = load_calibration().answer
+    p = model.probability(features.as_dict())
+    for threshold in (0.0, p - 1e-9, p + 1e-9, 1.0):
+        decision = Decider(model, threshold).decide(features)
+        assert decision.probability == pytest.approx(p)
+        assert decision.abstain == (p < threshold)
+        assert (decision.reason == "") == (not decision.abstain)
+        if decision.abstain:
+            assert decision.reason.startswith(f"the chance that the answer is right is {p:.2f}")
+
+
+def test_features_are_named_and_complete(judge):
+    _, features = judge("Who is the NATO Secretary General?",
+                        "Jens Stoltenberg is the NATO Secretary General [2].")
+    assert isinstance(features, Features)
+    assert set(features.as_dict()) == set(FEATURE_NAMES)
+    assert set(load_calibration().answer.features) <= set(FEATURE_NAMES)
+    assert features.p_yes is None and features.logprob_mean is None  # no chat model here
