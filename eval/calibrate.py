@@ -170,17 +170,13 @@ def replay(assistant: Assistant, record: Record) -> Replay:
     """Decide the stored draft again, with the assistant's current models: retrieval,
     ranking, citation checks and features are recomputed (they are deterministic)."""
     from rag.decide import Signals
-    from rag.focus import focus
     from rag.vectors import Vectors
 
     question = Question(record.id, record.question, tuple(record.answers),
                         tuple(record.evidence), "lookup", record.doc,
                         removed=tuple(record.removed))
-    retrieved = assistant.retriever.retrieve(record.question,
-                                             exclude=exclusions(assistant, question))
     vectors = Vectors(assistant.index.embedder.embed_documents)
-    ranked = assistant.ranker.rank(record.question, retrieved, vectors)
-    shown = focus(ranked, assistant.settings.context_sentences)
+    ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question))
     checked = assistant.checker.check(record.question, record.draft, shown, vectors)
     veto = assistant.decider.veto(record.question, checked, shown)
     answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,
@@ -239,8 +235,12 @@ def fit(rows, names: tuple[str, ...], seed: int = SEED) -> tuple[LogisticModel, 
     from sklearn.model_selection import GroupKFold
 
     X = np.array([_impute(r[0]) for r in rows], dtype=float)
-    means = np.nanmean(X, axis=0)
-    X = np.where(np.isnan(X), means, X)
+    present = ~np.isnan(X)
+    # A feature never observed (a backend without token probabilities) gets mean 0 and
+    # weight 0: it moves no probability.
+    means = np.where(present.any(axis=0),
+                     np.nansum(X, axis=0) / np.maximum(present.sum(axis=0), 1), 0.0)
+    X = np.where(present, X, means)
     y = np.array([r[1] for r in rows])
     groups = np.array([r[2] for r in rows])
     scale = X.std(axis=0)

@@ -178,11 +178,8 @@ class Assistant:
             timings["rewrite"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        retrieved = self.retriever.retrieve(standalone, exclude=exclude)
         vectors = Vectors(self.index.embedder.embed_documents)
-        ranked = self.ranker.rank(standalone, retrieved, vectors)
-        sentences = self.settings.context_sentences if passages is None else passages
-        shown = focus(ranked, sentences) if sentences else retrieved
+        ranked, shown = self.read(standalone, vectors, exclude, passages)
         timings["retrieve"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -225,6 +222,19 @@ class Assistant:
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
         yield replace(answer, timings=timings)
+
+    def read(self, question: str, vectors: Vectors, exclude: Sequence[Span] = (),
+             sentences: int | None = None) -> tuple[list[ScoredSentence], list[Passage]]:
+        """Retrieve passages for `question`, rank their sentences, and pick what the model
+        reads: the best sentences and their neighbours (`context_sentences`,
+        `context_neighbours`), or whole passages. Returns (ranked sentences, passages)."""
+        retrieved = self.retriever.retrieve(question, exclude=exclude,
+                                            vector=vectors.of([question])[0].tolist())
+        ranked = self.ranker.rank(question, retrieved, vectors)
+        sentences = self.settings.context_sentences if sentences is None else sentences
+        if not sentences:
+            return ranked, retrieved
+        return ranked, focus(ranked, sentences, self.settings.context_neighbours)
 
     def conclude(self, question: str, standalone: str, draft: str, shown: list[Passage],
                  ranked: list[ScoredSentence], checked: CheckedAnswer, vectors: Vectors,

@@ -54,6 +54,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
                            "start": c.start, "end": c.end, "quote": c.quote}
                           for c in answer.citations],
             "abstained": answer.abstained,
+            "confidence": round(answer.confidence, 3),
+            "abstain_reason": answer.abstain_reason,
             "unsupported": answer.unsupported,
             "timings": {k: round(v, 3) for k, v in answer.timings.items()},
         }, ensure_ascii=False, indent=2))
@@ -68,6 +70,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                 subsequent_indent="      "))
     if answer.unsupported:
         print("\nNot supported by the documents: " + " ".join(answer.unsupported))
+    if answer.abstained and answer.abstain_reason:
+        print(f"(why: {answer.abstain_reason})")
+    elif not answer.abstained:
+        print(f"\nChance this answer is right: {round(100 * answer.confidence)}%")
     timing = " · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())
     print(f"\n({timing})", file=sys.stderr)
     return 0

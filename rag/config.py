@@ -37,6 +37,9 @@ class Settings(BaseSettings):
                                                 "keyword search, fused).")
     context_sentences: int = Field(4, ge=0, le=50, description="Best-matching sentences of "
                                    "those chunks given to the model; 0 gives whole chunks.")
+    context_neighbours: int = Field(2, ge=0, le=10, description="The sentences just before "
+                                    "and after this many of the best sentences are given "
+                                    "too.")
     backend: Backend = Field("local", description="Who writes the answer.")
     abstain_below: float = Field(0.5, ge=0.0, le=1.0, description="Decline when the chance "
                                  "that the answer is right is below this.")

@@ -59,14 +59,27 @@ class SentenceRanker:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
 
-def focus(ranked: list[ScoredSentence], n: int) -> list[Passage]:
-    """The best `n` sentences as numbered passages, ready for the prompt.
+def focus(ranked: list[ScoredSentence], n: int, neighbours: int = 0) -> list[Passage]:
+    """The best `n` sentences as numbered passages, ready for the prompt, plus the
+    sentences just before and after the best `neighbours` of them (the answer often
+    sits next to the sentence that matches the question best: "He was born in 1856").
 
     Neighbouring sentences of one passage are joined. Documents come in the order of
     their best sentence and, within a document, passages in reading order, so the
     prompt names each document once and reads like the source.
     """
     chosen = ranked[:n]
+    if neighbours:
+        order = sorted(ranked, key=lambda s: (s.passage.source, s.start))
+        position = {id(s): i for i, s in enumerate(order)}
+        taken = {id(s) for s in chosen}
+        for best in ranked[:neighbours]:
+            i = position[id(best)]
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(order) and order[j].passage is best.passage \
+                        and id(order[j]) not in taken:
+                    chosen.append(order[j])
+                    taken.add(id(order[j]))
     groups: list[list[ScoredSentence]] = []
     for sentence in sorted(chosen, key=lambda s: (s.passage.source, s.start)):
         last = groups[-1][-1] if groups else None

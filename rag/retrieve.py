@@ -100,16 +100,19 @@ class Retriever:
         self.max_passage_chars = max_passage_chars or 2 * index.chunk_size
         self._keywords = _KeywordIndex()
 
-    def retrieve(self, question: str, k: int | None = None,
-                 exclude: Sequence[Span] = ()) -> list[Passage]:
+    def retrieve(self, question: str, k: int | None = None, exclude: Sequence[Span] = (),
+                 vector: Sequence[float] | None = None) -> list[Passage]:
         """The `k` best passages for `question`, best first, numbered from 1.
 
         `exclude`: (source, start, end) spans whose overlapping chunks are left out, as
-        if that text were not indexed (evidence-removal evals ask this way).
+        if that text were not indexed (evidence-removal evals ask this way). `vector`:
+        the question's embedding, when the caller has it already.
         """
         k = k or self.k
         depth = self.candidates + (EXCLUDE_MARGIN if exclude else 0)
-        dense = self.index.store.query(self.index.embedder.embed_query(question), depth)
+        if vector is None:
+            vector = self.index.embedder.embed_query(question)
+        dense = self.index.store.query(list(vector), depth)
         keyword = self._keywords.search(self.index, question, depth)
         if exclude:
             dense = [(c, s) for c, s in dense if not _excluded(c, exclude)][:self.candidates]

@@ -40,6 +40,7 @@ CSS = """
 .rag-answer { margin: 0 0 .4em 0; }
 .rag-actions { margin: .3em 0 0 0; font-size: .8em; }
 a.rag-copy { color: #6b7280; text-decoration: none; }
+.rag-chance { color: #6b7280; }
 a.rag-cite { text-decoration: none; font-size: .8em; vertical-align: super; cursor: pointer;
              padding: 0 .1em; font-weight: 600; }
 .rag-sources, .rag-passages { margin-top: .4em; font-size: .9em; }
@@ -146,6 +147,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return {
             "answer": answer.text,
             "abstained": answer.abstained,
+            "confidence": round(answer.confidence, 3),
             "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
                            "start": c.start, "end": c.end, "quote": c.quote}
                           for c in answer.citations],

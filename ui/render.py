@@ -83,8 +83,16 @@ def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool =
             f"<br>{_escape(p.text)}</li>" for p in answer.passages)
         parts.append("<details class='rag-passages'><summary>Passages the model read</summary>"
                      f"<ul>{items}</ul></details>")
-    parts.append("<p class='rag-actions'><a class='rag-copy' href='#copy'>Copy answer</a></p>")
+    parts.append(f"<p class='rag-actions'><span class='rag-chance' title='The estimated chance "
+                 f"that this answer is right, from how well the cited words back it'>"
+                 f"{chance(answer.confidence)}</span> · "
+                 "<a class='rag-copy' href='#copy'>Copy answer</a></p>")
     return "".join(parts)
+
+
+def chance(probability: float) -> str:
+    """The answer's chance of being right, in words a reader takes at a glance."""
+    return f"Chance this answer is right: {round(100 * probability)}%"
 
 
 def viewer_html(answer: Answer | None, documents: dict[str, str], marker: int | None = None) -> str:

@@ -1,0 +1,112 @@
+"""`rag calibrate` end to end on a small corpus written here: sampling, asking (with a
+reader that quotes the first passage, a stand-in for the chat model that makes the
+plumbing exact), resuming, fitting both models and writing a file the assistant loads.
+The real calibration runs on the SQuAD-dev-13 pool with the real model (`make
+calibrate`)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from eval.calibrate import run, sample
+from eval.dataset import load_dataset
+from rag import Assistant, Settings
+from rag.calibration import load_calibration
+from rag.decide import FEATURE_NAMES
+
+TOPICS = {
+    "bees": ["Honey bees live in colonies.", "A colony has one queen that lays the eggs.",
+             "Worker bees live for about six weeks in summer.",
+             "Drones are the male bees of the colony."],
+    "rivers": ["The Loire is the longest river in France.", "It flows for 1,006 kilometres.",
+               "Its source is Mont Gerbier de Jonc.", "The river ends at Saint-Nazaire."],
+    "lighthouses": ["The Eddystone lighthouse stands off Plymouth.",
+                    "John Smeaton designed the third tower.",
+                    "Its light was first lit in 1759.",
+                    "The present tower was built by James Douglass."],
+}
+
+
+class FirstPassageReader(BaseChatModel):
+    """Answers with the first sentence of passage [1], or says yes to a check."""
+
+    calls: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "first-passage-reader"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        type(self).calls += 1
+        found = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", str(messages[1].content), re.M)
+        text = f"{found.group(1)} [1]" if found else "The documents do not say."
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+@pytest.fixture()
+def pool(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = []
+    for topic, sentences in TOPICS.items():
+        paragraphs = [f"{s} {s.replace('.', ' indeed.')}" for s in sentences]
+        (corpus / f"{topic}.txt").write_text(topic.title() + "\n\n" + "\n\n".join(paragraphs))
+        for i, sentence in enumerate(sentences):
+            answer = sentence.rstrip(".").split()[-1]
+            rows.append({"id": f"{topic}-{i}", "question": f"What about {sentence.split()[1]}?",
+                         "answers": [answer], "evidence": paragraphs[i], "kind": "lookup",
+                         "doc": f"{topic}.txt", "para": i})
+    path = tmp_path / "pool.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path, corpus
+
+
+def test_sample_spreads_over_articles_and_keeps_negatives_apart(pool):
+    path, corpus = pool
+    questions = load_dataset(path)
+    documents = {p.name: p.read_text() for p in corpus.iterdir()}
+    chosen = sample(questions, documents, answerable=6, negatives=3)
+    answerable = [q for q in chosen if q.answerable]
+    negatives = [q for q in chosen if not q.answerable]
+    assert len(answerable) == 6 and {q.doc for q in answerable} == set(documents)
+    assert len(negatives) == 3 and all(q.removed for q in negatives)
+    assert not {q.id for q in answerable} & {q.id.removesuffix("-removed") for q in negatives}
+    assert chosen == sample(questions, documents, answerable=6, negatives=3)  # seeded
+
+
+def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
+    path, corpus = pool
+    out = tmp_path / "calibration.json"
+    FirstPassageReader.calls = 0
+    calibration = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
+                      progress=False, chat_model=FirstPassageReader())
+    asked = FirstPassageReader.calls
+    records = [json.loads(line) for line in
+               (tmp_path / "work" / "records.jsonl").read_text().splitlines()]
+    meta = calibration.meta
+    assert meta["answerable"] == 9 and 1 <= meta["negatives"] <= 6
+    assert len(records) == meta["questions"] == meta["answerable"] + meta["negatives"]
+    assert asked >= len(records) - sum(r["draft"] == "The documents do not say." for r in records)
+    assert sum(bool(r["removed"]) for r in records) == meta["negatives"]
+    loaded = load_calibration(out)
+    assert loaded.answer.features == FEATURE_NAMES
+    assert loaded.support.features == calibration.support.features
+    assert loaded.answer.coef == calibration.answer.coef
+    report = (tmp_path / "work" / "report.md").read_text()
+    assert "## Reliability (out of fold)" in report
+
+    again = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
+                progress=False, chat_model=FirstPassageReader())
+    assert FirstPassageReader.calls == asked  # every answer came from records.jsonl
+    assert again.answer.coef == calibration.answer.coef
+
+    assistant = Assistant(Settings(index_dir=tmp_path / "work" / "index", calibration_path=out),
+                          chat_model=FirstPassageReader())
+    answer = assistant.ask("What about Loire?")
+    assert 0.0 <= answer.confidence <= 1.0
