@@ -178,9 +178,9 @@ def replay(assistant: Assistant, record: Record) -> Replay:
     vectors = Vectors(assistant.index.embedder.embed_documents)
     ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question))
     checked = assistant.checker.check(record.question, record.draft, shown, vectors)
-    veto = assistant.decider.veto(record.question, checked, shown)
     answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,
-                                checked, vectors, Signals(**record.signals), veto)
+                                checked, vectors, lambda: Signals(**record.signals))
+    veto = assistant.decider.veto(record.question, checked, shown)
     return Replay(record, answer, checked, veto)
 
 

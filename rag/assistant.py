@@ -46,7 +46,7 @@ from rag.errors import (
     ModelUnavailableError,
     PathNotFoundError,
 )
-from rag.decide import Decider, Decision, Signals
+from rag.decide import Decider, Signals
 from rag.extractive import extractive_answer
 from rag.focus import ScoredSentence, SentenceRanker, focus
 from rag.prompt import ANSWER_PROMPT, JUDGE_PROMPT, NO_ANSWER, SYSTEM, format_passages
@@ -207,18 +207,25 @@ class Assistant:
 
         tick = time.perf_counter()
         checked = self.checker.check(standalone, draft, shown, vectors)
-        reason = self.decider.veto(standalone, checked, shown)
-        p_yes = None
-        if (not reason or self.judge_always) and draft and backend != "extractive":
-            judged = time.perf_counter()
-            p_yes = self._judge(backend, shown, standalone, draft)
-            timings["judge"] = time.perf_counter() - judged
-        signals = Signals(
-            logprob_mean=sum(probe.logprobs) / len(probe.logprobs) if probe.logprobs else None,
-            logprob_min=min(probe.logprobs) if probe.logprobs else None,
-            p_yes=p_yes)
+
+        def signals() -> Signals:
+            p_yes = None
+            if draft and backend != "extractive":
+                judged = time.perf_counter()
+                p_yes = self._judge(backend, shown, standalone, draft)
+                timings["judge"] = time.perf_counter() - judged
+            logprobs = probe.logprobs
+            return Signals(logprob_mean=sum(logprobs) / len(logprobs) if logprobs else None,
+                           logprob_min=min(logprobs) if logprobs else None, p_yes=p_yes)
+
+        if self.judge_always:
+            known = signals()
+
+            def signals() -> Signals:
+                return known
+
         answer = self.conclude(question, standalone, draft, shown, ranked, checked, vectors,
-                               signals, reason)
+                               signals)
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
         yield replace(answer, timings=timings)
@@ -238,17 +245,18 @@ class Assistant:
 
     def conclude(self, question: str, standalone: str, draft: str, shown: list[Passage],
                  ranked: list[ScoredSentence], checked: CheckedAnswer, vectors: Vectors,
-                 signals: Signals, veto: str) -> Answer:
-        """The final `Answer` from a checked draft: decline on a failed certain check,
-        otherwise weigh the evidence (`rag.decide`). Separate from `stream` so that
-        `rag calibrate` can re-decide stored drafts without the chat model."""
-        features = None
-        if veto:
-            decision = Decision(0.0, True, veto)
-        else:
-            features = self.decider.features(standalone, checked, ranked,
-                                             self._context_reader(), vectors, signals)
-            decision = self.decider.decide(features)
+                 signals: Callable[[], Signals]) -> Answer:
+        """The final `Answer` from a checked draft (`rag.decide` decides). Separate from
+        `stream` so that `rag calibrate` can re-decide stored drafts without the chat
+        model."""
+        asked: list[Signals] = []
+
+        def remembered() -> Signals:
+            asked.append(signals())
+            return asked[-1]
+
+        decision = self.decider.decide(standalone, checked, shown, ranked,
+                                       self._context_reader(), vectors, remembered)
         abstained = decision.abstain
         return Answer(
             question=question,
@@ -262,8 +270,8 @@ class Assistant:
             draft=draft,
             confidence=decision.probability,
             abstain_reason=decision.reason,
-            features=features.as_dict() if features else {},
-            signals=asdict(signals),
+            features=decision.features.as_dict() if decision.features else {},
+            signals=asdict(asked[0]) if asked else {},
         )
 
     def _judge(self, backend: str, shown: list[Passage], question: str,

@@ -1,6 +1,7 @@
 """Answer or decline: the one place that decides, with a probability a user can read.
 
-`Decider.decide()` turns everything known about a checked draft into `Decision`: the
+`Decider.decide()`, the one entry point, turns everything known about a checked draft
+into a `Decision`: the
 chance that the answer is right, and whether to give it. The chance comes from the
 fitted `answer` model (`rag.calibration`), a logistic regression over the named
 `Features` below, fitted on labelled answers to questions the reported evals never
@@ -77,8 +78,6 @@ class Features:
     """A who/name question answered only with a name the question already gives."""
     quantity_without_number: bool
     """A how-many/what-year question answered with no number."""
-    hedged: bool
-    """The draft both answers and says the passages do not (fully) answer."""
     agrees_with_extractive: bool
     """The supporting span holds the sentence that best matches the question."""
     support_rank: float
@@ -109,7 +108,6 @@ _EXPLAIN = {
     "repeats_question": "the answer only repeats the question",
     "echoes_name": "the only name in the answer is one the question already gives",
     "quantity_without_number": "the question asks for a number and the answer gives none",
-    "hedged": "the model itself doubted the passages answer it",
     "agrees_with_extractive": "the answer rests on a sentence that matches the question poorly",
     "support_rank": "the answer rests on a sentence that matches the question poorly",
     "top_sentence_score": "nothing retrieved matches the question well",
@@ -137,9 +135,23 @@ class Decider:
         self.model = model
         self.abstain_below = abstain_below
 
+    def decide(self, question: str, checked: CheckedAnswer, passages: list[Passage],
+               ranked: list[ScoredSentence], context: Context, vectors: Vectors,
+               signals: Callable[[], Signals]) -> Decision:
+        """The chance the answer is right, and whether that is enough to give it.
+
+        `signals` is called only when no certain check declines: asking the model about
+        its own answer costs a model call.
+        """
+        veto = self.veto(question, checked, passages)
+        if veto:
+            return Decision(0.0, True, veto)
+        features = self.features(question, checked, ranked, context, vectors, signals())
+        return self.weigh(features)
+
     @staticmethod
     def veto(question: str, checked: CheckedAnswer, passages: list[Passage]) -> str:
-        """The reason a certain check fails, or "" (then `decide` weighs the evidence)."""
+        """The reason a certain check fails, or ""."""
         if checked.abstained:
             return "the model found no answer in the passages"
         if not any(s.supported for s in checked.sentences):
@@ -150,8 +162,8 @@ class Decider:
         return ""
 
     def features(self, question: str, checked: CheckedAnswer, ranked: list[ScoredSentence],
-                 context: Context, vectors: Vectors, signals: Signals,
-                 hedged: bool = False) -> Features:
+                 context: Context, vectors: Vectors, signals: Signals) -> Features:
+        """What the answer model weighs, for an answer no certain check declined."""
         supported = [s for s in checked.sentences if s.supported]
         answer = " ".join(s.text for s in supported)
         supports = [s.support for s in supported if s.support is not None]
@@ -183,7 +195,6 @@ class Decider:
             echoes_name=bool(given) and all(n & asked_words for n in given)
             and bool(_WHO.match(question)),
             quantity_without_number=bool(_QUANTITY.search(question)) and not numbers(answer),
-            hedged=hedged,
             agrees_with_extractive=rank == 0,
             support_rank=math.log2(1 + rank),
             top_sentence_score=ranked[0].score if ranked else 0.0,
@@ -194,8 +205,8 @@ class Decider:
             p_yes=signals.p_yes,
         )
 
-    def decide(self, features: Features) -> Decision:
-        """The chance the answer is right, and whether that is enough to give it."""
+    def weigh(self, features: Features) -> Decision:
+        """Decline when the fitted chance of being right is below `abstain_below`."""
         values = features.as_dict()
         probability = self.model.probability(values)
         if probability >= self.abstain_below:

@@ -90,7 +90,7 @@ def test_a_right_answer_scores_higher_than_one_about_someone_else(judge):
                      "Jens Stoltenberg is the NATO Secretary General [2].")
     _, wrong = judge("What did Vladimir Putin say about the drills?",
                      "Vladimir Putin said the number of Russian forces is going up [2].")
-    assert decider.decide(right).probability > decider.decide(wrong).probability
+    assert decider.weigh(right).probability > decider.weigh(wrong).probability
 
 
 def test_the_decision_is_the_threshold_on_the_probability(judge):
@@ -100,7 +100,7 @@ def test_the_decision_is_the_threshold_on_the_probability(judge):
     model = load_calibration().answer
     p = model.probability(features.as_dict())
     for threshold in (0.0, p - 1e-9, p + 1e-9, 1.0):
-        decision = Decider(model, threshold).decide(features)
+        decision = Decider(model, threshold).weigh(features)
         assert decision.probability == pytest.approx(p)
         assert decision.abstain == (p < threshold)
         assert (decision.reason == "") == (not decision.abstain)
@@ -115,3 +115,26 @@ def test_features_are_named_and_complete(judge):
     assert set(features.as_dict()) == set(FEATURE_NAMES)
     assert set(load_calibration().answer.features) <= set(FEATURE_NAMES)
     assert features.p_yes is None and features.logprob_mean is None  # no chat model here
+
+
+def test_the_model_is_asked_about_its_answer_only_when_no_certain_check_declines(embedder):
+    calibration = load_calibration()
+    checker = CitationChecker(calibration.support)
+    decider = Decider(calibration.answer, abstain_below=0.5)
+    asked = []
+
+    def signals() -> Signals:
+        asked.append(True)
+        return Signals(logprob_mean=-0.2, logprob_min=-1.0, p_yes=0.9)
+
+    for question, draft in [("How many warships did Russia send?", "The documents do not say."),
+                            ("How many warships did Russia send?", "Russia sent six warships.")]:
+        vectors = Vectors(embedder.embed_documents)
+        checked = checker.check(question, draft, PASSAGES, vectors)
+        ranked = SentenceRanker().rank(question, PASSAGES, vectors)
+        decision = decider.decide(question, checked, PASSAGES, ranked, paragraph, vectors,
+                                  signals)
+        if checked.abstained:
+            assert decision.abstain and decision.probability == 0.0 and not asked
+        else:
+            assert asked and decision.features.p_yes == 0.9
