@@ -7,7 +7,8 @@ these machines are shared and noisy):
   SQuAD-dev-13 articles, in chunks per second;
 - retrieval: median and p95 over the seed questions;
 - answering: median seconds per answer of the local and extractive backends on 10
-  seed questions about the bundled article, with the prompt size;
+  seed questions about the bundled article (the model's yes/no check of its own
+  answer included, and shown on its own), with the prompt size;
 - peak resident memory.
 Writes bench/out/bench.json and prints a table.
 """
@@ -88,11 +89,13 @@ def main() -> None:
 
         tokenize = getattr(getattr(model, "client", None), "tokenize", None)
         for backend in ("extractive", "local"):
-            totals, generate, abstained, prompt_tokens = [], [], 0, []
+            totals, generate, judge, abstained, prompt_tokens = [], [], [], 0, []
             for question in SEED_QUESTIONS:
                 answer = assistant.ask(question, backend=backend)
                 totals.append(answer.timings["total"])
                 generate.append(answer.timings["generate"])
+                if "judge" in answer.timings:
+                    judge.append(answer.timings["judge"])
                 abstained += answer.abstained
                 if backend == "local" and tokenize:
                     messages = ANSWER_PROMPT.format_messages(
@@ -102,6 +105,8 @@ def main() -> None:
             results[f"{backend}_answer_median_s"] = statistics.median(totals)
             results[f"{backend}_answer_p95_s"] = _percentile(totals, 95)
             results[f"{backend}_generate_median_s"] = statistics.median(generate)
+            if judge:
+                results[f"{backend}_judge_median_s"] = statistics.median(judge)
             results[f"{backend}_abstained"] = abstained
             if prompt_tokens:
                 results["local_prompt_tokens_median"] = statistics.median(prompt_tokens)

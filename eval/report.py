@@ -160,8 +160,8 @@ def aggregate(rows: list[dict]) -> dict:
                       if scored and len(scored) == len(rows) else None)
     for stage in LATENCY:
         values = [r["timings"][stage] for r in rows if stage in r["timings"]]
-        result[f"{stage}_median_s"] = metrics.median(values)
-        result[f"{stage}_p95_s"] = metrics.percentile(values, 95)
+        result[f"{stage}_median_s"] = metrics.median(values) if values else None
+        result[f"{stage}_p95_s"] = metrics.percentile(values, 95) if values else None
     return result
 
 
@@ -189,6 +189,12 @@ def _with_ci(metrics_: dict, key: str) -> str:
     if metrics_.get(key) is None or not interval:
         return _fmt(metrics_.get(key))
     return f"{metrics_[key]:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def _seconds(metrics_: dict, stage: str) -> str:
+    if metrics_[f"{stage}_median_s"] is None:
+        return "–"
+    return f"{metrics_[f'{stage}_median_s']:.2f} / {metrics_[f'{stage}_p95_s']:.2f}"
 
 
 def write_report(out: Path, results: dict[str, dict], config: dict) -> None:
@@ -248,8 +254,7 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
                                                  for n in names) + " |")
     for stage in LATENCY:
         lines.append(f"| {stage} s, median / p95 | " + " | ".join(
-            f"{results[n]['metrics'][f'{stage}_median_s']:.2f} / "
-            f"{results[n]['metrics'][f'{stage}_p95_s']:.2f}" for n in names) + " |")
+            _seconds(results[n]["metrics"], stage) for n in names) + " |")
     first = results[names[0]]["metrics"]
     lines += ["", f"Questions: {first['questions']} ({first['answerable']} answerable, "
               f"{first['unanswerable']} unanswerable)."]
@@ -264,7 +269,7 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
             lines.append(f"| {group} | {m['questions']} | {_with_ci(m, key)} | "
                          f"{_with_ci(m, 'wrong_among_answered')} | "
                          f"{_fmt(m['citation_precision'])} | {_fmt(m['context_recall'])} | "
-                         f"{m['total_median_s']:.2f} |")
+                         f"{_fmt(m['total_median_s'])} |")
         lines.append("")
 
     for name in names:
@@ -348,19 +353,13 @@ def _chart(path: Path, results: dict[str, dict]) -> None:
         if bins:
             right.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], "o-",
                        label=name)
-    middle.set_xlabel("coverage (share of questions answered)")
-    middle.set_ylabel("risk (share of answers wrong)")
-    middle.set_xlim(0, 1)
-    middle.set_ylim(0, 1)
-    middle.set_title("Risk-coverage")
-    middle.legend()
     right.plot([0, 1], [0, 1], ":", color="grey", label="calibrated")
-    right.set_xlabel("predicted chance of being right")
-    right.set_ylabel("share right")
-    right.set_xlim(0, 1)
-    right.set_ylim(0, 1)
-    right.set_title("Reliability")
-    right.legend()
+    for axes_, title, x, y in [
+            (middle, "Risk-coverage", "coverage (share of questions answered)",
+             "risk (share of answers wrong)"),
+            (right, "Reliability", "predicted chance of being right", "share right")]:
+        axes_.set(title=title, xlabel=x, ylabel=y, xlim=(0, 1), ylim=(0, 1))
+        axes_.legend()
     latency.boxplot([[r["timings"].get("total", 0.0) for r in results[n]["rows"]]
                      for n in names], tick_labels=names)
     latency.set_ylabel("seconds per answer")

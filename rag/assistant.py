@@ -226,6 +226,8 @@ class Assistant:
 
         answer = self.conclude(question, standalone, draft, shown, ranked, checked, vectors,
                                signals)
+        if self.judge_always:
+            answer = replace(answer, signals=asdict(known))
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
         yield replace(answer, timings=timings)

@@ -35,9 +35,9 @@ class Settings(BaseSettings):
                                                  "between neighbouring chunks.")
     k: int = Field(6, ge=1, le=50, description="Chunks retrieved per question (dense + "
                                                 "keyword search, fused).")
-    context_sentences: int = Field(4, ge=0, le=50, description="Best-matching sentences of "
+    context_sentences: int = Field(5, ge=0, le=50, description="Best-matching sentences of "
                                    "those chunks given to the model; 0 gives whole chunks.")
-    context_neighbours: int = Field(2, ge=0, le=10, description="The sentences just before "
+    context_neighbours: int = Field(0, ge=0, le=10, description="The sentences just before "
                                     "and after this many of the best sentences are given "
                                     "too.")
     backend: Backend = Field("local", description="Who writes the answer.")

@@ -1,12 +1,14 @@
 """From retrieved chunks to the few sentences the model reads.
 
-On a 2-core CPU the local model reads about 20 prompt tokens a second, so every
+On a 2-core CPU the local model reads about 100 prompt tokens a second, so every
 sentence in the prompt costs time. Retrieval casts a wide net (several chunks); this
 stage keeps the sentences that best match the question (keyword overlap weighted by
 rarity, plus embedding similarity) and hands those to the model as numbered
-passages. Measured on SQuAD-dev-13: the best 4 sentences out of 6 chunks hold the
-answer for 90% of questions in about 700 characters, where 4 whole chunks hold it
-for 91.5% in 1,270.
+passages. Measured on 600 questions of the SQuAD-dev-13 calibration pool, the 6
+retrieved chunks (1,900 characters) hold the answer for 91.5%; their best 4 sentences
+(700 characters) for 83.8%, the best 5 (860) for 85.7%, the best 6 (1,010) for 87.7%.
+A learned sentence ranker (logistic regression on these scores, the chunk's rank and
+the neighbours' scores) gained under a point, so the ranking stays this simple one.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ translated into `BackendError`/`ModelUnavailableError` here, with what to do nex
 from __future__ import annotations
 
 import atexit
+import ctypes
+import functools
 import math
 import threading
 from pathlib import Path
@@ -86,8 +88,31 @@ def _local(settings: Settings) -> BaseChatModel:
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelUnavailableError(f"Cannot load the model {path}: {exc}") from exc
             model.client.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
+            model.client.save_state = functools.partial(_save_state, model.client)
             _local_models[key] = model
         return _local_models[key]
+
+
+def _save_state(llama):
+    """llama.cpp's evaluated state, for the prompt cache, without the logits buffer.
+
+    llama-cpp-python's own `save_state` also copies its logits buffer (n_batch x vocab
+    floats: 311 MB for this model) into every cached state, and the cache does not count
+    those bytes against its capacity: memory grew by gigabytes and every answer paid for
+    the copy. The buffer is not read back when tokens are sampled inside llama.cpp, as
+    they are here, so one row stands in for it (`load_state` broadcasts it).
+    """
+    import llama_cpp
+
+    size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+    buffer = (ctypes.c_uint8 * int(size))()
+    written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size))
+    if written > int(size):
+        raise RuntimeError("llama.cpp wrote more state than it announced")
+    return llama_cpp.LlamaState(
+        input_ids=llama.input_ids.copy(), scores=llama.scores[:1].copy(),
+        n_tokens=llama.n_tokens, llama_state=bytes(buffer)[:written],
+        llama_state_size=written, seed=llama._seed)
 
 
 def prime(model: BaseChatModel, system_prompts: list[str]) -> None:

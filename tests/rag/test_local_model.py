@@ -71,3 +71,24 @@ def test_instructions_inside_documents_are_data(tmp_path, embedder):
         assert "42" not in answer.text, answer.draft
         assert any(f in answer.text.lower().replace(" - ", " ") for f in facts), answer.draft
         assert all(c.name == ARTICLE.name for c in answer.citations)
+
+
+def test_the_model_checks_its_own_answer_on_the_cached_prompt(assistant):
+    answer = assistant.ask("How many warships did Russia send to the Black Sea?")
+    signals = answer.signals
+    assert 0.0 <= signals["p_yes"] <= 1.0
+    assert signals["logprob_min"] <= signals["logprob_mean"] <= 0.0
+    assert answer.features["p_yes"] == signals["p_yes"]
+    # the check only reads its own question: far fewer new tokens than the answer's prompt
+    assert answer.timings["judge"] < answer.timings["generate"]
+
+
+def test_cached_prompt_states_leave_out_the_logits_buffer(assistant):
+    from rag import llm
+
+    assistant.ask("What are the exercises called?")
+    client = llm.chat_model(assistant.settings).client
+    states = list(client.cache.cache_state.values())
+    assert states
+    assert all(state.scores.shape[0] == 1 for state in states)
+    assert sum(state.scores.nbytes for state in states) < 10 * 2**20

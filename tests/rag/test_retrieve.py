@@ -59,3 +59,26 @@ def test_excluded_spans_are_left_out_as_if_not_indexed(retriever, corpus_index):
     assert all(not (p.source == holder.source and p.start < holder.end and holder.start < p.end)
                for p in passages)
     assert not any("six warships" in p.text for p in passages)
+
+
+def test_neighbours_of_the_best_sentences_join_the_context(retriever, embedder):
+    from rag.focus import SentenceRanker, focus
+    from rag.vectors import Vectors
+
+    question = "How many warships did Russia send to the Black Sea?"
+    passages = retriever.retrieve(question)
+    ranked = SentenceRanker().rank(question, passages, Vectors(embedder.embed_documents))
+    plain = focus(ranked, 2)
+    wider = focus(ranked, 2, neighbours=1)
+    plain_chars = sum(len(p.text) for p in plain)
+    assert sum(len(p.text) for p in wider) > plain_chars
+    best = ranked[0]
+    assert any(p.start <= best.start and best.end <= p.end for p in wider)
+    order = sorted(ranked, key=lambda s: (s.passage.source, s.start))
+    i = order.index(best)
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(order) and order[j].passage is best.passage:
+            assert any(p.start <= order[j].start and order[j].end <= p.end for p in wider)
+    for p in wider:
+        assert p.text == p.text.strip() and p.text in retriever.index.catalog.document(
+            p.source).text

@@ -52,6 +52,7 @@ def test_named_api_endpoint_answers_with_citations(server):
     result = client.predict("How many warships did Russia send to the Black Sea?",
                             api_name="/ask")
     assert result["abstained"] is False
+    assert 0.5 <= result["confidence"] <= 1.0
     assert "six" in result["answer"].lower()
     assert any("six warships" in c["quote"] for c in result["citations"])
     with pytest.raises(Exception, match="The question is empty"):
@@ -85,6 +86,8 @@ def test_chat_streams_an_answer_and_a_marker_opens_its_passage(page, tmp_path):
     ask(page, "What are the exercises called?")
     answer = page.locator("#rag-chat .rag-answer").last
     assert "allied resolve" in answer.inner_text().lower().replace(" - ", " ")
+    chance = page.locator("#rag-chat .rag-chance").last.inner_text()
+    assert chance.startswith("Chance this answer is right: ") and chance.endswith("%")
     marker = answer.locator("a.rag-cite").first
     marker.wait_for()
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
