@@ -15,8 +15,10 @@
    deterministic; the chat model is not needed) and fit the `answer` model: is the
    answer right? Evidence-removal negatives are wrong whatever they say.
 5. Choose each model's regularisation by cross-validation grouped by article (no
-   article is in both the fitting and the scoring part of a fold), fit on all, write
-   the parameters as JSON and `report.md` with the out-of-fold figures.
+   article is in both the fitting and the scoring part of a fold), and whether the
+   model's yes/no check of its own answer (a model call per question) improves the
+   out-of-fold predictions enough to keep; fit on all, write the parameters as JSON
+   and `report.md` with the out-of-fold figures.
 
 Everything is seeded; the chat model decodes greedily. The fitted file is what the
 assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
@@ -47,6 +49,10 @@ from rag.errors import InputError, PathNotFoundError
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
 SUPPORT_FEATURES = ("coverage", "topic", "overlap", "similarity", "claimed", "pair")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+COSTLY = ("p_yes",)
+"""Features that cost a model call per question."""
+SELF_CHECK_GAIN = 0.002
+"""Least fall in out-of-fold log-loss for which the self-check call is worth its time."""
 SEED = 13
 
 
@@ -214,14 +220,14 @@ def support_rows(replays: list[Replay], documents: dict[str, str]):
     return rows
 
 
-def answer_rows(replays: list[Replay]):
+def answer_rows(replays: list[Replay], names: tuple[str, ...] = FEATURE_NAMES):
     """(features, label, group) per answer that no certain check declined."""
     rows = []
     for item in replays:
         if item.veto:
             continue
         features = item.answer.features
-        rows.append(([features[n] for n in FEATURE_NAMES],
+        rows.append(([features[n] for n in names],
                      int(correct(item.record, item.checked.text)), item.record.doc))
     return rows
 
@@ -262,11 +268,24 @@ def fit(rows, names: tuple[str, ...], seed: int = SEED) -> tuple[LogisticModel, 
     fitted = LogisticModel(names, tuple(float(x) for x in model.coef_[0]),
                            float(model.intercept_[0]), tuple(float(x) for x in means),
                            tuple(float(x) for x in scale))
+    both = 0 < y.sum() < len(y)
     figures = {"rows": int(len(y)), "positives": int(y.sum()), "C": c,
                "cv_log_loss": round(float(loss), 4),
-               "cv_auroc": round(float(roc_auc_score(y, oof)), 4) if 0 < y.sum() < len(y)
-               else None,
+               "cv_auroc": round(float(roc_auc_score(y, oof)), 4) if both else None,
                "cv_brier": round(float(np.mean((oof - y) ** 2)), 4)}
+    if both:
+        # The same folds with gradient-boosted trees: were a linear model leaving much on
+        # the table, this would show it.
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        trees = np.zeros(len(y))
+        for train, test in folds:
+            booster = HistGradientBoostingClassifier(max_depth=3, learning_rate=0.05,
+                                                     max_iter=200, random_state=seed)
+            trees[test] = booster.fit(Z[train], y[train]).predict_proba(Z[test])[:, 1]
+        figures["cv_auroc_boosted_trees"] = round(float(roc_auc_score(y, trees)), 4)
+        figures["cv_log_loss_boosted_trees"] = round(
+            float(log_loss(y, np.clip(trees, 1e-6, 1 - 1e-6))), 4)
     return fitted, {**figures, "oof": oof.tolist(), "labels": y.tolist()}
 
 
@@ -304,6 +323,16 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     refit.checker.model = support
     replays = [replay(refit, r) for r in records]
     answer, answer_figures = fit(answer_rows(replays), FEATURE_NAMES)
+    # The model's yes/no check of its own answer costs a model call per question: keep it
+    # only if it makes the out-of-fold predictions better.
+    names = tuple(n for n in FEATURE_NAMES if n not in COSTLY)
+    cheaper, cheaper_figures = fit(answer_rows(replays, names), names)
+    with_check = answer_figures["cv_log_loss"]
+    if cheaper_figures["cv_log_loss"] <= with_check + SELF_CHECK_GAIN:
+        answer, answer_figures = cheaper, cheaper_figures
+    answer_figures["cv_log_loss_with_self_check"] = with_check
+    answer_figures["self_check"] = answer is not cheaper
+    _write_replays(work / "replays.jsonl", replays)
 
     meta = {
         "fitted_on": pool_path.name,
@@ -322,6 +351,19 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     calibration.save(out)
     _report(work, calibration, answer_figures)
     return calibration
+
+
+def _write_replays(path: Path, replays: list[Replay]) -> None:
+    """What each stored answer became under the fitted support model: its certain-check
+    veto or its features, and whether it was right (for inspecting the fit)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item in replays:
+            record = item.record
+            handle.write(json.dumps({
+                "id": record.id, "doc": record.doc, "answerable": record.answerable,
+                "draft": record.draft, "right": correct(record, item.checked.text or ""),
+                "draft_right": correct(record, record.draft), "veto": item.veto,
+                "features": item.answer.features}, ensure_ascii=False) + "\n")
 
 
 def _report(work: Path, calibration: Calibration, figures: dict) -> None:

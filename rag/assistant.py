@@ -76,8 +76,11 @@ class Assistant:
         self.checker = CitationChecker(calibration.support)
         self.ranker = SentenceRanker()
         self.decider = Decider(calibration.answer, self.settings.abstain_below)
+        self.self_check = "p_yes" in calibration.answer.features
+        """Ask the model whether the passages state its answer: only when the fitted
+        answer model weighs that (`rag calibrate` keeps it only if it pays for its time)."""
         self.judge_always = False
-        """Ask the model's own check even when a certain check already declines (for
+        """Ask that check for every answer, even one a certain check declines (for
         `rag calibrate`, which re-decides stored answers under refitted models)."""
         self._chat_model = chat_model
         self._models: dict[str, BaseChatModel] = {}
@@ -210,7 +213,7 @@ class Assistant:
 
         def signals() -> Signals:
             p_yes = None
-            if draft and backend != "extractive":
+            if (self.self_check or self.judge_always) and draft and backend != "extractive":
                 judged = time.perf_counter()
                 p_yes = self._judge(backend, shown, standalone, draft)
                 timings["judge"] = time.perf_counter() - judged

@@ -73,12 +73,21 @@ def test_instructions_inside_documents_are_data(tmp_path, embedder):
         assert all(c.name == ARTICLE.name for c in answer.citations)
 
 
-def test_the_model_checks_its_own_answer_on_the_cached_prompt(assistant):
+def test_the_answer_carries_the_models_token_probabilities(assistant):
     answer = assistant.ask("How many warships did Russia send to the Black Sea?")
     signals = answer.signals
-    assert 0.0 <= signals["p_yes"] <= 1.0
     assert signals["logprob_min"] <= signals["logprob_mean"] <= 0.0
-    assert answer.features["p_yes"] == signals["p_yes"]
+    assert answer.features["logprob_mean"] == signals["logprob_mean"]
+    # the fitted model does not weigh the self-check, so it is not asked (one call saved)
+    assert not assistant.self_check
+    assert signals["p_yes"] is None and "judge" not in answer.timings
+
+
+def test_the_models_check_of_its_own_answer_reuses_the_cached_prompt(corpus_settings):
+    checking = Assistant(corpus_settings)
+    checking.judge_always = True
+    answer = checking.ask("How many warships did Russia send to the Black Sea?")
+    assert 0.0 <= answer.signals["p_yes"] <= 1.0
     # the check only reads its own question: far fewer new tokens than the answer's prompt
     assert answer.timings["judge"] < answer.timings["generate"]
 
