@@ -1,11 +1,13 @@
 """`rag calibrate`: refit the decision models from scratch on the calibration pool.
 
     rag calibrate                        # SQuAD-dev-13 pool, writes rag/calibration.json
-    rag calibrate --answerable 200 --negatives 150 --work calib/ --out my.json
+    rag calibrate --answerable 200 --negatives 150 --reworded 100 --work calib/ --out my.json
 
 1. Sample questions from the pool (`../shared/squad-dev-13/pool.jsonl`: 4,273 SQuAD
-   questions none of the reported sets ask), evenly over its articles, plus as many
-   evidence-removal negatives (`eval.negatives`) made from other pool questions.
+   questions none of the reported sets ask), evenly over its articles, plus
+   evidence-removal negatives (`eval.negatives`) made from other pool questions; have
+   the chat model reword some of both (SQuAD questions share many words with their
+   answer's sentence, users' questions often do not), kept as extra questions.
 2. Ask each through the assistant, with the model's own check always asked, and keep
    what the chat model said (`records.jsonl` in `--work`; a rerun resumes, and with
    every record present no model is loaded at all).
@@ -33,21 +35,23 @@ import random
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from langchain_core.prompts import ChatPromptTemplate
 
 from eval import metrics
 from eval.dataset import Question, load_dataset
 from eval.negatives import evidence_removed
-from rag import Assistant, Settings
+from rag import Assistant, Settings, llm
 from rag.calibration import CALIBRATION_FILE, Calibration, LogisticModel
 from rag.decide import FEATURE_NAMES
 from rag.errors import InputError, PathNotFoundError
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
-SUPPORT_FEATURES = ("coverage", "topic", "overlap", "similarity", "claimed", "pair")
+REWORDED = "-reworded"
+SUPPORT_FEATURES = ("coverage", "similarity", "claimed", "pair")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 COSTLY = ("p_yes",)
 """Features that cost a model call per question."""
@@ -65,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pool questions to ask (default 650)")
     parser.add_argument("--negatives", type=int, default=450, metavar="N",
                         help="evidence-removal negatives to ask (default 450)")
+    parser.add_argument("--reworded", type=int, default=500, metavar="N",
+                        help="of those, how many to ask again in other words, rewritten by "
+                             "the chat model (default 500)")
     parser.add_argument("--work", type=Path, default=Path("calibration-work"), metavar="DIR",
                         help="index, stored answers and report (default: calibration-work/)")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, metavar="FILE",
@@ -99,6 +106,68 @@ def _round_robin(groups: list[list[Question]]) -> list[Question]:
     out = []
     for i in range(max((len(g) for g in groups), default=0)):
         out.extend(g[i] for g in groups if i < len(g))
+    return out
+
+
+# Rewording ------------------------------------------------------------------------
+
+REWORD_PROMPT = ChatPromptTemplate.from_messages([("system", """You rewrite a question so \
+that it asks exactly the same thing in other words, the way a different person would ask \
+it. Change the wording and the word order: use other verbs, nouns and adjectives with the \
+same meaning, and another question form where you can. Keep every name, number and date. \
+Reply with the rewritten question only.
+
+Example
+Question: What year did the museum on the river open to the public?
+Rewritten: When were the doors of the riverside museum first opened to visitors?
+
+Example
+Question: Who designed the bridge's lighting?
+Rewritten: Which person was responsible for how the bridge is lit?"""),
+                                                  ("human", "Question: {question}\nRewritten:")])
+
+
+def _spread(questions: list[Question], n: int) -> list[Question]:
+    """`n` of `questions`, answerable and negatives in their proportion, in order."""
+    answerable = [q for q in questions if q.answerable]
+    negatives = [q for q in questions if not q.answerable]
+    share = round(n * len(answerable) / max(len(questions), 1))
+    return answerable[:share] + negatives[:n - share]
+
+
+def reword(model, questions: list[Question], path: Path,
+           progress: bool = True) -> list[Question]:
+    """Each question asked in other words by the chat model, as a new question with the
+    same answers (or the same hidden evidence): benchmark questions share many words
+    with the sentence that answers them, real users' questions often do not. Rewordings
+    are kept in `path` (JSON lines); one that is not a question, or no different, is
+    dropped."""
+    from langchain_core.output_parsers import StrOutputParser
+    from tqdm import tqdm
+
+    known: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                known[row["id"]] = row["reworded"]
+    chain = REWORD_PROMPT | model | StrOutputParser()
+    with path.open("a", encoding="utf-8") as handle:
+        for question in tqdm([q for q in questions if q.id not in known], desc="rewording",
+                             unit="q", disable=not progress, file=sys.stderr):
+            text = chain.invoke({"question": question.question}).strip()
+            text = text.splitlines()[0].strip().strip('"') if text else ""
+            known[question.id] = text
+            handle.write(json.dumps({"id": question.id, "reworded": text},
+                                    ensure_ascii=False) + "\n")
+            handle.flush()
+    out = []
+    for question in questions:
+        text = known.get(question.id, "")
+        same = metrics.normalize_answer(text) == metrics.normalize_answer(question.question)
+        if text.endswith("?") and not same and len(text) <= 2 * len(question.question) + 20:
+            out.append(replace(question, id=question.id + REWORDED, question=text,
+                               tags=(*question.tags, "reworded")))
     return out
 
 
@@ -289,6 +358,19 @@ def fit(rows, names: tuple[str, ...], seed: int = SEED) -> tuple[LogisticModel, 
     return fitted, {**figures, "oof": oof.tolist(), "labels": y.tolist()}
 
 
+def _subset_figures(figures: dict, mask: list[bool], name: str) -> dict:
+    """Out-of-fold AUROC and Brier score on the rows `mask` marks."""
+    from sklearn.metrics import roc_auc_score
+
+    oof = np.array(figures["oof"])[np.array(mask, dtype=bool)]
+    labels = np.array(figures["labels"])[np.array(mask, dtype=bool)]
+    if not 0 < labels.sum() < len(labels):
+        return {}
+    return {f"cv_auroc_{name}": round(float(roc_auc_score(labels, oof)), 4),
+            f"cv_brier_{name}": round(float(np.mean((oof - labels) ** 2)), 4),
+            f"rows_{name}": int(len(labels))}
+
+
 def _impute(values: list) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
 
@@ -297,7 +379,7 @@ def _impute(values: list) -> list[float]:
 
 
 def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Path,
-        out: Path, progress: bool = True, chat_model=None) -> Calibration:
+        out: Path, progress: bool = True, chat_model=None, reworded: int = 0) -> Calibration:
     """Steps 1-5 of the module docstring; returns the fitted calibration."""
     if not pool_path.is_file():
         raise PathNotFoundError(f"No calibration pool at {pool_path}; pass --pool FILE.")
@@ -315,6 +397,10 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     if missing:
         raise InputError(f"The pool asks about documents not in {corpus}: {', '.join(missing)}")
     questions = sample(pool, documents, answerable, negatives)
+    if reworded:
+        model = chat_model or llm.chat_model(settings)
+        questions += reword(model, _spread(questions, reworded), work / "reworded.jsonl",
+                            progress)
     records = collect(assistant, questions, work / "records.jsonl", progress)
 
     replays = [replay(assistant, r) for r in records]
@@ -332,6 +418,9 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
         answer, answer_figures = cheaper, cheaper_figures
     answer_figures["cv_log_loss_with_self_check"] = with_check
     answer_figures["self_check"] = answer is not cheaper
+    answer_figures.update(_subset_figures(
+        answer_figures, [i.record.id.endswith(REWORDED) for i in replays if not i.veto],
+        "reworded"))
     _write_replays(work / "replays.jsonl", replays)
 
     meta = {
@@ -340,6 +429,7 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
         "questions": len(records),
         "answerable": sum(r.answerable for r in records),
         "negatives": sum(not r.answerable for r in records),
+        "reworded": sum(r.id.endswith(REWORDED) for r in records),
         "declined_by_certain_checks": sum(bool(r.veto) for r in replays),
         "seed": SEED,
         "date": time.strftime("%Y-%m-%d"),
@@ -391,7 +481,7 @@ def _report(work: Path, calibration: Calibration, figures: dict) -> None:
 
 def main(args: argparse.Namespace) -> int:
     calibration = run(args.pool, args.corpus, args.answerable, args.negatives, args.work,
-                      args.out)
+                      args.out, reworded=args.reworded)
     meta = calibration.meta
     print(f"Fitted on {meta['questions']} questions ({meta['answerable']} answerable, "
           f"{meta['negatives']} evidence-removal negatives) in {meta['seconds']} s.")

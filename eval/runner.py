@@ -17,8 +17,8 @@ from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
 from eval import metrics
+from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
 from eval.negatives import evidence_removed
 from eval.report import aggregate, by_group, score, tradeoff, write_report
 from eval.systems import AssistantSystem, System

@@ -38,6 +38,7 @@ from rag.conversation import (
     needs_context,
     normalise_history,
 )
+from rag.decide import Decider, Signals
 from rag.errors import (
     ConfigError,
     EmptyIndexError,
@@ -46,7 +47,6 @@ from rag.errors import (
     ModelUnavailableError,
     PathNotFoundError,
 )
-from rag.decide import Decider, Signals
 from rag.extractive import extractive_answer
 from rag.focus import ScoredSentence, SentenceRanker, focus
 from rag.prompt import ANSWER_PROMPT, JUDGE_PROMPT, NO_ANSWER, SYSTEM, format_passages

@@ -5,7 +5,10 @@ draft we score each candidate span (a passage sentence, or two adjacent ones) wi
 the fitted `support` model (`rag.calibration`): the chance that the span states what
 the sentence says, from how many of the words the sentence adds to the question the
 span holds, how close the two are in meaning, whether the model's own marker points
-there, and so on. One rule is not learned because it is certain: a span that does not
+there, and whether it is one sentence or two. How many of the question's own words
+the span repeats is deliberately not among them: it tells more about how a benchmark's
+questions were written than about whether a span supports an answer, and it fails
+reworded questions. One rule is not learned because it is certain: a span that does not
 state a number the sentence gives cannot support it. The sentence's marker is set to
 the passage of its best span when that chance is at least `SUPPORTED`; the citation's
 offsets are the span's own, not the whole passage's. Sentences nothing supports keep
@@ -40,10 +43,6 @@ class Support:
     end: int
     coverage: float
     """Share of the sentence's new content words (those not in the question) in the span."""
-    topic: float
-    """Share of the question's content words found in the span's passage."""
-    overlap: float
-    """Share of the question's content words found in the span itself."""
     similarity: float
     """Cosine similarity of (question + sentence) and the span."""
     numbers_match: bool
@@ -59,9 +58,8 @@ class Support:
         return self.passage.text[self.start - self.passage.start:self.end - self.passage.start]
 
     def features(self) -> dict[str, float]:
-        return {"coverage": self.coverage, "topic": self.topic, "overlap": self.overlap,
-                "similarity": self.similarity, "claimed": float(self.claimed),
-                "pair": float(self.pair)}
+        return {"coverage": self.coverage, "similarity": self.similarity,
+                "claimed": float(self.claimed), "pair": float(self.pair)}
 
 
 @dataclass(frozen=True)
@@ -133,15 +131,14 @@ class CitationChecker:
         spans = self.spans(passages)
         question_words = set(content_words(question))
         span_texts = [p.text[s - p.start:e - p.start] for p, s, e, _ in spans]
-        passage_words = {p.number: set(content_words(p.text)) for p in passages}
         checked = []
         for i, (start, end) in enumerate(sentence_offsets):
             sentence = clean[start:end]
             similarity = vectors.similarity(f"{question} {sentence}", span_texts)
             scored = tuple(
                 self._support(question_words, sentence, passage, s, e, pair, span_texts[j],
-                              passage_words[passage.number], float(similarity[j]),
-                              passage.number in claimed[i], numbers(question))
+                              float(similarity[j]), passage.number in claimed[i],
+                              numbers(question))
                 for j, (passage, s, e, pair) in enumerate(spans))
             best = self._best(scored)
             extra = self._complement(best, scored, sentence, question_words) if best else None
@@ -153,23 +150,19 @@ class CitationChecker:
                              abstained=False)
 
     def _support(self, question_words: set[str], sentence: str, passage: Passage, start: int,
-                 end: int, pair: bool, span_text: str, passage_words: set[str],
-                 similarity: float, claimed: bool, question_numbers: set[str]) -> Support:
+                 end: int, pair: bool, span_text: str, similarity: float, claimed: bool,
+                 question_numbers: set[str]) -> Support:
         answer_words = set(content_words(sentence))
         new_words = answer_words - question_words or answer_words
         span_words = set(content_words(span_text))
         coverage = len(new_words & span_words) / len(new_words) if new_words else 0.0
-        topic = (len(question_words & passage_words) / len(question_words)
-                 if question_words else 0.0)
-        overlap = (len(question_words & span_words) / len(question_words)
-                   if question_words else 0.0)
         # Numbers the answer repeats from the question need no support in the span.
         numbers_match = numbers(sentence) - question_numbers <= numbers(span_text)
-        support = Support(passage, start, end, coverage, topic, overlap, similarity,
-                          numbers_match, claimed, pair)
+        support = Support(passage, start, end, coverage, similarity, numbers_match, claimed,
+                          pair)
         probability = self.model.probability(support.features()) if numbers_match else 0.0
-        return Support(passage, start, end, coverage, topic, overlap, similarity,
-                       numbers_match, claimed, pair, probability)
+        return Support(passage, start, end, coverage, similarity, numbers_match, claimed, pair,
+                       probability)
 
     @staticmethod
     def _best(scored: tuple[Support, ...]) -> Support | None:

@@ -11,7 +11,8 @@ ask (`rag calibrate`). The assistant declines when the chance is below
 A few outcomes are certain and need no model; they decline whatever the chance:
 - the model itself said the passages do not answer (or wrote nothing);
 - no passage supports any sentence of the answer, so it could cite nothing;
-- the answer states a number that no passage the model read contains.
+- the answer states a number that no passage the model read contains;
+- a how-many question gets an answer with no number or amount in it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ _QUANTITY = re.compile(
     r"|what\s+(?:percentage|percent|number|year)|in\s+(?:what|which)\s+year)\b",
     re.IGNORECASE,
 )
+_HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"\b(?:no|none|all|both|each|every|several|few|many|most|some|dozens?|"
+                     r"hundreds|thousands|millions|billions|scores|numerous|countless)\b",
+                     re.IGNORECASE)
+"""Words that answer "how many?" without a figure ("several", "thousands", "none")."""
 _WHO = re.compile(r"\s*(?:who|whom|whose)\b|.*\bname\b", re.IGNORECASE)
 _FRAME = frozenset({"name", "named", "called", "call", "known", "kind", "type"})
 """Words that frame a question ("what is X called?") rather than say what it is about."""
@@ -159,6 +165,9 @@ class Decider:
         stated = set(numbers(question)).union(*(numbers(p.text) for p in passages))
         if any(numbers(s.text) - stated for s in checked.sentences):
             return "the answer gives a number that no passage states"
+        answer = " ".join(s.text for s in checked.sentences)
+        if _HOW_MANY.search(question) and not numbers(answer) and not _AMOUNT.search(answer):
+            return "the question asks how many and the answer gives no number"
         return ""
 
     def features(self, question: str, checked: CheckedAnswer, ranked: list[ScoredSentence],

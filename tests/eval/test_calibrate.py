@@ -44,8 +44,12 @@ class FirstPassageReader(BaseChatModel):
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
         type(self).calls += 1
-        found = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", str(messages[1].content), re.M)
-        text = f"{found.group(1)} [1]" if found else "The documents do not say."
+        prompt = str(messages[-1].content)
+        found = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", prompt, re.M)
+        if prompt.endswith("Rewritten:"):  # asked to reword a question
+            text = "Put differently, " + prompt.split("\n")[0].removeprefix("Question: ").lower()
+        else:
+            text = f"{found.group(1)} [1]" if found else "The documents do not say."
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
@@ -85,24 +89,29 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     out = tmp_path / "calibration.json"
     FirstPassageReader.calls = 0
     calibration = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
-                      progress=False, chat_model=FirstPassageReader())
+                      progress=False, chat_model=FirstPassageReader(), reworded=4)
     asked = FirstPassageReader.calls
     records = [json.loads(line) for line in
                (tmp_path / "work" / "records.jsonl").read_text().splitlines()]
     meta = calibration.meta
-    assert meta["answerable"] == 9 and 1 <= meta["negatives"] <= 6
+    reworded = [r for r in records if r["id"].endswith("-reworded")]
+    assert meta["reworded"] == len(reworded) == 4
+    assert all(r["question"].startswith("Put differently, ") for r in reworded)
+    assert meta["answerable"] >= 9 and 1 <= meta["negatives"] <= 8
     assert len(records) == meta["questions"] == meta["answerable"] + meta["negatives"]
     assert asked >= len(records) - sum(r["draft"] == "The documents do not say." for r in records)
     assert sum(bool(r["removed"]) for r in records) == meta["negatives"]
     loaded = load_calibration(out)
-    assert loaded.answer.features == FEATURE_NAMES
+    # the reader gives no token probabilities, so its self-check cannot pay for itself
+    assert loaded.answer.features == tuple(n for n in FEATURE_NAMES if n != "p_yes")
+    assert calibration.meta["answer"]["self_check"] is False
     assert loaded.support.features == calibration.support.features
     assert loaded.answer.coef == calibration.answer.coef
     report = (tmp_path / "work" / "report.md").read_text()
     assert "## Reliability (out of fold)" in report
 
     again = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
-                progress=False, chat_model=FirstPassageReader())
+                progress=False, chat_model=FirstPassageReader(), reworded=4)
     assert FirstPassageReader.calls == asked  # every answer came from records.jsonl
     assert again.answer.coef == calibration.answer.coef
 

@@ -57,6 +57,9 @@ def judge(embedder):
      "the model found no answer"),
     ("How many warships did Russia send?", "Russia sent six warships [3]. In all 14 ships "
      "sailed.", "a number that no passage states"),
+    ("How many long-range bombers have been deployed?",
+     "There have been long-range bombers deployed as part of the exercises [4].",
+     "asks how many and the answer gives no number"),
 ])
 def test_certain_checks_decline_without_weighing(judge, question, draft, reason):
     veto, features = judge(question, draft)
@@ -69,8 +72,8 @@ def test_certain_checks_decline_without_weighing(judge, question, draft, reason)
      "Vladimir Putin said the number of Russian forces is going up [2].", "missing_names", 1.0),
     ("Who is the US Secretary of Defense?",
      "The US Secretary of Defense is Jens Stoltenberg [2].", "missing_names", 0.5),
-    ("How many long-range bombers have been deployed?",
-     "There have been long-range bombers deployed as part of the exercises [4].",
+    ("How long will the drills last?",
+     "The drills will last until the exercises end [4].",
      "quantity_without_number", True),
     ("What is the name of Gerasimov's Belarussian counterpart?",
      "The name of Gerasimov's Belarussian counterpart is Valery Gerasimov [1].",
