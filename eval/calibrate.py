@@ -69,9 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pool questions to ask (default 650)")
     parser.add_argument("--negatives", type=int, default=450, metavar="N",
                         help="evidence-removal negatives to ask (default 450)")
-    parser.add_argument("--reworded", type=int, default=500, metavar="N",
-                        help="of those, how many to ask again in other words, rewritten by "
-                             "the chat model (default 500)")
+    parser.add_argument("--reworded", type=int, default=600, metavar="N",
+                        help="of those, how many to have the chat model reword and ask again "
+                             "(default 600; rewordings no different from the original are "
+                             "dropped)")
     parser.add_argument("--work", type=Path, default=Path("calibration-work"), metavar="DIR",
                         help="index, stored answers and report (default: calibration-work/)")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, metavar="FILE",
@@ -111,20 +112,21 @@ def _round_robin(groups: list[list[Question]]) -> list[Question]:
 
 # Rewording ------------------------------------------------------------------------
 
-REWORD_PROMPT = ChatPromptTemplate.from_messages([("system", """You rewrite a question so \
-that it asks exactly the same thing in other words, the way a different person would ask \
-it. Change the wording and the word order: use other verbs, nouns and adjectives with the \
-same meaning, and another question form where you can. Keep every name, number and date. \
-Reply with the rewritten question only.
+REWORD_PROMPT = ChatPromptTemplate.from_messages([("system", """You paraphrase questions. \
+Ask the same thing with different words: replace each verb, noun and adjective with a \
+synonym or a short description, and change the sentence structure. Never copy more than \
+two words in a row from the original, except names, numbers and dates. Reply with the new \
+question only.
 
-Example
 Question: What year did the museum on the river open to the public?
-Rewritten: When were the doors of the riverside museum first opened to visitors?
+Paraphrase: When were the doors of the riverside gallery first opened to visitors?
 
-Example
 Question: Who designed the bridge's lighting?
-Rewritten: Which person was responsible for how the bridge is lit?"""),
-                                                  ("human", "Question: {question}\nRewritten:")])
+Paraphrase: Which person was responsible for how the crossing is illuminated?
+
+Question: What shape are the leaves of the tree?
+Paraphrase: How would you describe the outline of this plant's foliage?"""),
+                                                  ("human", "Question: {question}\nParaphrase:")])
 
 
 def _spread(questions: list[Question], n: int) -> list[Question]:

@@ -46,7 +46,7 @@ class FirstPassageReader(BaseChatModel):
         type(self).calls += 1
         prompt = str(messages[-1].content)
         found = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", prompt, re.M)
-        if prompt.endswith("Rewritten:"):  # asked to reword a question
+        if prompt.endswith("Paraphrase:"):  # asked to reword a question
             text = "Put differently, " + prompt.split("\n")[0].removeprefix("Question: ").lower()
         else:
             text = f"{found.group(1)} [1]" if found else "The documents do not say."
