@@ -42,9 +42,9 @@ def test_local_model_says_when_the_documents_do_not_answer(assistant):
 
 def test_a_follow_up_question_keeps_the_thread(assistant):
     # A fixed first answer: the model's own one sometimes already says where they came from.
-    follow_up = assistant.ask("Where did they come from?",
-                              history=[("user", "How many warships did Russia send to the Black Sea?"),
-                                       ("assistant", "Russia sent six warships [1].")])
+    history = [("user", "How many warships did Russia send to the Black Sea?"),
+               ("assistant", "Russia sent six warships [1].")]
+    follow_up = assistant.ask("Where did they come from?", history=history)
     assert "warship" in follow_up.standalone_question.lower()
     assert not follow_up.abstained, (follow_up.standalone_question, follow_up.draft)
     assert "mediterranean" in follow_up.text.lower()
