@@ -56,6 +56,7 @@ eval: install
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scale
 
 calibrate: install
 	$(BIN)/rag calibrate --work calibration-work

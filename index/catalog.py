@@ -2,20 +2,26 @@
 
 It keeps what the vector store should not: each document's content hash and the
 chunking it was cut with (to tell unchanged files from changed ones), its full
-text (so every citation can be checked against, and shown in, its document), and a
-generation counter that moves on every change (so caches such as the keyword
-index know when to rebuild).
+text (so every citation can be checked against, and shown in, its document), the
+keyword index of its chunks (`index.keywords`), and a generation counter that moves
+on every change.
+
+Each thread keeps one connection (SQLite's page cache then stays warm between
+questions); every method is one transaction.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
-from index.types import DocumentInfo, SourceDocument
+from index import keywords
+from index.types import Chunk, DocumentInfo, SourceDocument
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -42,15 +48,26 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._local = threading.local()
 
     @contextmanager
     def _connect(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
             with db:
-                db.executescript(_SCHEMA)
-            with db:  # one transaction per use
-                yield db
+                db.executescript(_SCHEMA + keywords.SCHEMA)
+            self._local.db = db
+        with db:  # one transaction per use
+            yield db
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     def fingerprint(self, source: str) -> tuple[str, str] | None:
         """(sha256, chunking) recorded for `source`, or None if it is not indexed."""
@@ -59,11 +76,14 @@ class Catalog:
                              (source,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def put(self, doc: SourceDocument, chunking: str, chunk_count: int) -> None:
+    def put(self, doc: SourceDocument, chunking: str, chunk_ids: set[str]) -> None:
+        """Record `doc` as indexed with exactly the chunks `chunk_ids` (whose keywords
+        `add_chunks` wrote already); its other keyword rows, from older versions, go."""
         with self._connect() as db:
+            keywords.remove(db, doc.source, keep=chunk_ids)
             db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.source, doc.sha256, chunking, doc.title, doc.date, doc.kind, chunk_count,
+                (doc.source, doc.sha256, chunking, doc.title, doc.date, doc.kind, len(chunk_ids),
                  time.time(), doc.text, doc.body_start, json.dumps(list(doc.page_starts)),
                  int(doc.hard_wrapped)),
             )
@@ -71,8 +91,28 @@ class Catalog:
 
     def remove(self, source: str) -> None:
         with self._connect() as db:
+            keywords.remove(db, source)
             db.execute("DELETE FROM documents WHERE source = ?", (source,))
             self._bump(db)
+
+    def add_chunks(self, chunks: Iterable[Chunk]) -> None:
+        """Add chunks to the keyword index (before their document is `put`)."""
+        with self._connect() as db:
+            keywords.add(db, chunks)
+
+    def chunk_ids(self, source: str) -> set[str]:
+        """Ids of every chunk of `source` in the keyword index, any version."""
+        with self._connect() as db:
+            return keywords.ids_for_source(db, source)
+
+    def keyword_search(self, query: str, n: int) -> list[str]:
+        """Ids of the `n` chunks whose words best match `query` (BM25), best first."""
+        with self._connect() as db:
+            return keywords.search(db, query, n)
+
+    def keyword_count(self) -> int:
+        with self._connect() as db:
+            return keywords.count(db)
 
     def sources(self) -> list[str]:
         with self._connect() as db:

@@ -1,9 +1,13 @@
 """Ingest: files and folders in, chunks and vectors in the index, a report out.
 
-The order of writes keeps the index whole if anything fails part-way: a document's
-new chunks are embedded before anything is touched, then stored, then its stale
-chunks are deleted, and only then does the catalog record the new version. A file
-that cannot be read leaves its previously indexed version in place.
+Memory stays flat whatever the file size: a document is split, embedded and written
+`WRITE_BATCH` chunks at a time, so no more than one batch of vectors is ever held.
+The order of writes keeps the index whole if anything fails part-way: each batch goes
+to Chroma and then to the keyword index; only when every batch of a document is in
+do its stale chunks (an older version's) go, and only then does the catalog record
+the new version. Chunk ids follow content, so a run that was killed resumes where it
+stopped: batches already stored are not embedded again. A file that cannot be read
+leaves its previously indexed version in place.
 """
 
 from __future__ import annotations
@@ -22,14 +26,54 @@ from index.store import ChunkStore
 from index.types import Chunk, IngestReport, SkippedFile, SourceDocument
 
 Progress = Callable[[int, int], None]
-"""Called as `progress(done, total)` with counts of chunks embedded."""
+"""Called as `progress(done, total)` with counts of chunks written."""
+
+WRITE_BATCH = 512
+"""Chunks embedded and written together: the most an interrupted ingest loses."""
+LOG_EVERY = 5000
+"""Without a terminal, a progress line every this many chunks."""
 
 
 @dataclass(frozen=True)
 class _Pending:
-    doc: SourceDocument
-    chunks: list[Chunk]
+    path: Path
+    source: str
+    chunks: int
     is_new: bool
+
+
+class _ProgressReport:
+    """Progress of the chunks written: a tqdm bar on a terminal, a line on stderr every
+    `LOG_EVERY` chunks otherwise (`bar=None`), nothing with `bar=False`; plus the
+    caller's callback in every case."""
+
+    def __init__(self, total: int, bar: bool | None, callback: Progress | None) -> None:
+        self.total, self.done, self.logged = total, 0, 0
+        self.callback = callback
+        self.started = time.perf_counter()
+        self.bar = None
+        self.lines = bar is None and not sys.stderr.isatty()
+        if total and (bar or (bar is None and sys.stderr.isatty())):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.lines and (self.done - self.logged >= LOG_EVERY or self.done == self.total):
+            self.logged = self.done
+            rate = self.done / max(time.perf_counter() - self.started, 1e-9)
+            print(f"Embedding: {self.done:,}/{self.total:,} chunks "
+                  f"({self.done / max(self.total, 1):.0%}), {rate:,.0f} chunks/s",
+                  file=sys.stderr, flush=True)
+        if self.callback:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Index:
@@ -45,6 +89,7 @@ class Index:
         self.chunk_overlap = chunk_overlap
         self.store = ChunkStore(self.directory / "chroma")
         self.catalog = Catalog(self.directory / "catalog.sqlite3")
+        self._keywords_checked = False
 
     @property
     def chunking(self) -> str:
@@ -63,30 +108,38 @@ class Index:
             if not root.exists():
                 raise FileNotFoundError(str(root))
 
-        added, updated, unchanged, skipped = [], [], [], []
+        # First pass: what changed, and how many chunks that makes (for the progress
+        # total). Nothing is kept but counts: the second pass reads each file again.
+        unchanged, skipped = [], []
         pending: list[_Pending] = []
         present: set[str] = set()
         for path in loaders.collect(roots):
             source = str(path.resolve())
             present.add(source)
-            try:
-                doc = loaders.load(path)
-            except loaders.LoadError as exc:
-                reason = str(exc)
-                if self.catalog.fingerprint(source):
-                    reason += "; the previously indexed version is kept"
-                skipped.append(SkippedFile(str(path), reason))
+            doc = self._load(path, source, skipped)
+            if doc is None:
                 continue
             known = self.catalog.fingerprint(source)
             if known == (doc.sha256, self.chunking):
                 unchanged.append(source)
                 continue
-            chunks = splitter.split_document(doc, self.chunk_size, self.chunk_overlap)
-            pending.append(_Pending(doc, chunks, is_new=known is None))
+            count = len(splitter.split_document(doc, self.chunk_size, self.chunk_overlap))
+            pending.append(_Pending(path, source, count, is_new=known is None))
+            del doc
 
-        written = self._write(pending, progress, progress_bar)
-        for item in pending:
-            (added if item.is_new else updated).append(item.doc.source)
+        self._ensure_keywords()
+        added, updated = [], []
+        report = _ProgressReport(sum(item.chunks for item in pending), progress_bar, progress)
+        written = 0
+        try:
+            for item in pending:
+                doc = self._load(item.path, item.source, skipped)
+                if doc is None:
+                    continue
+                written += self._write(doc, report)
+                (added if item.is_new else updated).append(item.source)
+        finally:
+            report.close()
 
         removed = []
         for root in roots:
@@ -103,38 +156,33 @@ class Index:
             total_chunks=self.store.count(), seconds=time.perf_counter() - started,
         )
 
-    def _write(self, pending: list[_Pending], progress: Progress | None,
-               progress_bar: bool | None) -> int:
-        total = sum(len(item.chunks) for item in pending)
-        if progress_bar is None:
-            progress_bar = sys.stderr.isatty()
-        bar = None
-        if progress_bar and total:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr)
-        done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if bar is not None:
-                bar.update(n)
-            if progress:
-                progress(done, total)
-
+    def _load(self, path: Path, source: str, skipped: list[SkippedFile]) -> SourceDocument | None:
         try:
-            for item in pending:
-                vectors = self.embedder.embed_documents([c.text for c in item.chunks],
-                                                        progress=advance)
-                stale = self.store.ids_for_source(item.doc.source)
-                self.store.upsert(item.chunks, vectors)
-                self.store.delete(stale - {c.id for c in item.chunks})
-                self.catalog.put(item.doc, self.chunking, len(item.chunks))
-        finally:
-            if bar is not None:
-                bar.close()
-        return total
+            return loaders.load(path)
+        except loaders.LoadError as exc:
+            reason = str(exc)
+            if self.catalog.fingerprint(source):
+                reason += "; the previously indexed version is kept"
+            skipped.append(SkippedFile(str(path), reason))
+            return None
+
+    def _write(self, doc: SourceDocument, report: _ProgressReport) -> int:
+        """Store one document batch by batch; returns how many chunks it has."""
+        chunks = splitter.split_document(doc, self.chunk_size, self.chunk_overlap)
+        for begin in range(0, len(chunks), WRITE_BATCH):
+            batch = chunks[begin:begin + WRITE_BATCH]
+            stored = self.store.existing([c.id for c in batch])
+            fresh = [c for c in batch if c.id not in stored]
+            if fresh:
+                self.store.upsert(fresh, self.embedder.embed_documents([c.text for c in fresh]))
+            self.catalog.add_chunks(batch)
+            report.advance(len(batch))
+        ids = {c.id for c in chunks}
+        del chunks
+        stale = (self.catalog.chunk_ids(doc.source) | self.store.ids_for_source(doc.source)) - ids
+        self.store.delete(stale)
+        self.catalog.put(doc, self.chunking, ids)
+        return len(ids)
 
     def remove(self, source: str) -> int:
         """Drop one document and its chunks; returns how many chunks went."""
@@ -142,3 +190,16 @@ class Index:
         self.catalog.remove(source)
         return count
 
+    def keyword_search(self, query: str, n: int) -> list[Chunk]:
+        """The `n` chunks whose words best match `query` (BM25), best first."""
+        self._ensure_keywords()
+        return self.store.get(self.catalog.keyword_search(query, n))
+
+    def _ensure_keywords(self) -> None:
+        """Indexes made before the keyword index lived in the catalog get one, once."""
+        if self._keywords_checked:
+            return
+        if self.catalog.keyword_count() == 0 and self.catalog.sources():
+            for page in self.store.pages():
+                self.catalog.add_chunks(page)
+        self._keywords_checked = True

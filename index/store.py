@@ -7,6 +7,7 @@ download a model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from index.types import Chunk
@@ -63,7 +64,31 @@ class ChunkStore:
             )
 
     def ids_for_source(self, source: str) -> set[str]:
-        return set(self.collection.get(where={"source": source}, include=[])["ids"])
+        ids: set[str] = set()
+        for offset in range(0, 1 << 62, _WRITE_BATCH):
+            page = self.collection.get(where={"source": source}, include=[],
+                                       limit=_WRITE_BATCH, offset=offset)["ids"]
+            ids.update(page)
+            if len(page) < _WRITE_BATCH:
+                return ids
+        return ids
+
+    def existing(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are stored (an interrupted ingest resumes from them)."""
+        found: set[str] = set()
+        for begin in range(0, len(ids), _WRITE_BATCH):
+            found.update(self.collection.get(ids=ids[begin:begin + _WRITE_BATCH],
+                                             include=[])["ids"])
+        return found
+
+    def get(self, ids: list[str]) -> list[Chunk]:
+        """The chunks with these ids, in the order given (unknown ids are left out)."""
+        if not ids:
+            return []
+        records = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        found = {i: Chunk.from_record(i, t, m) for i, t, m in
+                 zip(records["ids"], records["documents"], records["metadatas"])}
+        return [found[i] for i in ids if i in found]
 
     def delete(self, ids: list[str] | set[str]) -> None:
         ids = list(ids)
@@ -78,13 +103,17 @@ class ChunkStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def all_chunks(self) -> list[Chunk]:
-        """Every stored chunk, in document order (for keyword search and listings)."""
-        records = self.collection.get(include=["documents", "metadatas"])
-        chunks = [Chunk.from_record(i, t, m) for i, t, m in
-                  zip(records["ids"], records["documents"], records["metadatas"])]
-        chunks.sort(key=lambda c: (c.source, c.start))
-        return chunks
+    def pages(self, size: int = _WRITE_BATCH) -> Iterator[list[Chunk]]:
+        """Every stored chunk, `size` at a time, in no particular order."""
+        for offset in range(0, 1 << 62, size):
+            records = self.collection.get(include=["documents", "metadatas"],
+                                          limit=size, offset=offset)
+            page = [Chunk.from_record(i, t, m) for i, t, m in
+                    zip(records["ids"], records["documents"], records["metadatas"])]
+            if page:
+                yield page
+            if len(page) < size:
+                return
 
     def query(self, embedding: list[float], k: int) -> list[tuple[Chunk, float]]:
         """The `k` nearest chunks with their cosine similarity, best first."""

@@ -13,7 +13,6 @@ whether to answer (`rag.decide`).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
@@ -84,7 +83,6 @@ class Assistant:
         `rag calibrate`, which re-decides stored answers under refitted models)."""
         self._chat_model = chat_model
         self._models: dict[str, BaseChatModel] = {}
-        self._generate_lock = threading.Lock()
 
     # Documents ---------------------------------------------------------------
 
@@ -130,8 +128,9 @@ class Assistant:
         try:
             self.index.embedder.embed_query("warm up")
             if self.settings.backend == "local" and self._chat_model is None:
-                with self._generate_lock:
-                    llm.prime(self._model("local"), [SYSTEM, CONDENSE_SYSTEM])
+                model = self._model("local")
+                with llm.lock_for(model):
+                    llm.prime(model, [SYSTEM, CONDENSE_SYSTEM])
         except Exception:  # noqa: BLE001 - reported when a question needs the model
             return
 
@@ -197,14 +196,15 @@ class Assistant:
             yield draft
         else:
             inputs = {"context": format_passages(shown), "question": standalone}
-            chain = ANSWER_PROMPT | llm.probed(self._model(backend), probe) | StrOutputParser()
-            with self._generate_lock:
-                try:
-                    for piece in chain.stream(inputs):
-                        pieces.append(piece)
-                        yield piece
-                except Exception as exc:
-                    raise self._translate(exc, backend) from exc
+            model = self._model(backend)
+            chain = ANSWER_PROMPT | llm.probed(model, probe) | StrOutputParser()
+            try:
+                for piece in llm.stream_detached(lambda: chain.stream(inputs),
+                                                 llm.lock_for(model)):
+                    pieces.append(piece)
+                    yield piece
+            except Exception as exc:
+                raise self._translate(exc, backend) from exc
         draft = "".join(pieces).strip()
         timings["generate"] = time.perf_counter() - tick
 
@@ -285,9 +285,10 @@ class Assistant:
         evaluated prompt on the local model); None where the backend cannot say."""
         prompt = JUDGE_PROMPT.invoke({"context": format_passages(shown), "question": question,
                                       "draft": draft})
-        with self._generate_lock:
+        model = self._model(backend)
+        with llm.lock_for(model):
             try:
-                return llm.yes_probability(self._model(backend), prompt)
+                return llm.yes_probability(model, prompt)
             except Exception as exc:
                 raise self._translate(exc, backend) from exc
 
@@ -352,8 +353,9 @@ class Assistant:
         if backend == "extractive" and self._chat_model is None:
             last_user = next((text for role, text in reversed(turns) if role == "user"), "")
             return f"{question} ({last_user})" if last_user else question
-        chain = condense_prompt(turns) | self._model(backend) | StrOutputParser()
-        with self._generate_lock:
+        model = self._model(backend)
+        chain = condense_prompt(turns) | model | StrOutputParser()
+        with llm.lock_for(model):
             try:
                 rewritten = chain.invoke({"question": question})
             except Exception as exc:

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.splitter import sentence_spans
+from index.text import content_words, numbers
 from rag.calibration import LogisticModel
 from rag.draft import is_abstention, strip_markers
 from rag.prompt import NO_ANSWER
-from rag.text import content_words, numbers
 from rag.types import Citation, Passage
 from rag.vectors import Vectors
 

@@ -65,6 +65,17 @@ class Settings(BaseSettings):
 
     ui_auth: str | None = Field(None, description="`user:password` to require a login in the UI.")
     ui_max_upload_mb: int = Field(20, ge=1, description="Largest file the UI accepts.")
+    ui_concurrency: int | None = Field(
+        None, ge=1, description="Questions the UI and `/ask` work on at once (default: 2 for "
+        "the local backend, whose model generates one answer at a time, 8 for a server).")
+    ui_queue_size: int = Field(32, ge=1, description="Questions that may wait in the queue; "
+                               "beyond that the UI says it is busy.")
+
+    @property
+    def answer_concurrency(self) -> int:
+        if self.ui_concurrency is not None:
+            return self.ui_concurrency
+        return 2 if self.backend in ("local", "extractive") else 8
 
     def __init__(self, **values) -> None:
         try:

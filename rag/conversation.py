@@ -14,9 +14,9 @@ from typing import Union
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from index.text import content_words
 from rag.draft import strip_markers
 from rag.errors import InputError
-from rag.text import content_words
 
 Turn = Union[tuple[str, str], Mapping[str, str], BaseMessage]
 History = Sequence[Turn]

@@ -22,11 +22,11 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
+from index.text import content_words, numbers
 from rag.calibration import LogisticModel
 from rag.cite import CheckedAnswer, Support
 from rag.focus import ScoredSentence
 from rag.names import Evidence, names
-from rag.text import content_words, numbers
 from rag.types import Passage
 from rag.vectors import Vectors
 

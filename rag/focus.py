@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from index.splitter import sentence_spans
-from rag.text import content_words
+from index.text import content_words
 from rag.types import Passage
 from rag.vectors import Vectors
 

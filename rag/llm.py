@@ -12,10 +12,13 @@ translated into `BackendError`/`ModelUnavailableError` here, with what to do nex
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import functools
 import math
+import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from rag.models import bundled_model_path
 
 _local_models: dict[tuple, BaseChatModel] = {}
 _local_lock = threading.Lock()
+_model_locks: dict[int, threading.Lock] = {}
 PROMPT_CACHE_BYTES = 256 << 20
 """llama.cpp states kept in memory (about 28 KB per token): with them the fixed system
 prompts of answering and of rewriting follow-ups are evaluated once, not on every switch
@@ -90,7 +94,57 @@ def _local(settings: Settings) -> BaseChatModel:
             model.client.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
             model.client.save_state = functools.partial(_save_state, model.client)
             _local_models[key] = model
+            _model_locks[id(model)] = threading.Lock()
         return _local_models[key]
+
+
+def lock_for(model: BaseChatModel) -> contextlib.AbstractContextManager:
+    """What serialises calls into `model`: the process-wide lock of an in-process
+    llama.cpp model (it runs one generation at a time, whichever `Assistant` asks), and
+    nothing for a remote server, which queues requests itself."""
+    lock = _model_locks.get(id(model))
+    return lock if lock is not None else contextlib.nullcontext()
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def stream_detached(pieces: Callable[[], Iterable[str]],
+                    lock: contextlib.AbstractContextManager) -> Iterator[str]:
+    """Run a generation in a worker thread that holds `lock` only while the model works.
+
+    The caller reads the pieces from a queue at its own pace, so a client that reads its
+    stream slowly, or stops reading, holds up nobody else. Closing this iterator early
+    stops the generation at its next piece; an error in the worker is raised here.
+    """
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            with lock:
+                for piece in pieces():
+                    out.put(piece)
+                    if stop.is_set():
+                        break
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            out.put(_Failed(exc))
+        finally:
+            out.put(_END)
+
+    threading.Thread(target=work, daemon=True, name="generate").start()
+    try:
+        while (item := out.get()) is not _END:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
 
 
 def _save_state(llama):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rag.text import STOPWORDS, stem, words
+from index.text import STOPWORDS, stem, words
 
 _NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,})\b")
 _QUESTION_WORDS = frozenset(

@@ -1,5 +1,5 @@
 """Question in, ranked passages out: dense search in Chroma plus BM25 keyword search over
-the same chunks, fused by reciprocal rank.
+the same chunks (the catalog's SQLite FTS5 index), fused by reciprocal rank.
 
 Overlapping chunks of one document that both rank are merged into one passage, so
 the model never reads the same sentence twice and the prompt stays short.
@@ -7,14 +7,10 @@ the model never reads the same sentence twice and the prompt stays short.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rank_bm25 import BM25Okapi
-
 from index import Chunk, Index
-from rag.text import content_words
 from rag.types import Passage
 
 RRF_K = 60
@@ -58,32 +54,6 @@ class _Candidate:
         self.similarity = max(self.similarity, similarity)
 
 
-class _KeywordIndex:
-    """BM25 over every chunk, rebuilt only when the catalog's generation moves."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._chunks: list[Chunk] = []
-        self._bm25: BM25Okapi | None = None
-
-    def search(self, index: Index, query: str, n: int) -> list[Chunk]:
-        terms = content_words(query)
-        with self._lock:
-            generation = index.catalog.generation()
-            if generation != self._generation:
-                self._chunks = index.store.all_chunks()
-                corpus = [content_words(c.text) for c in self._chunks]
-                self._bm25 = BM25Okapi(corpus) if corpus else None
-                self._generation = generation
-            chunks, bm25 = self._chunks, self._bm25
-        if bm25 is None or not terms:
-            return []
-        scores = bm25.get_scores(terms)
-        order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)
-        return [chunks[i] for i in order[:n] if scores[i] > 0]
-
-
 def _excluded(chunk: Chunk, spans: Sequence[Span]) -> bool:
     return any(chunk.source == source and chunk.start < end and start < chunk.end
                for source, start, end in spans)
@@ -98,7 +68,6 @@ class Retriever:
         self.k = k
         self.candidates = max(candidates, k)
         self.max_passage_chars = max_passage_chars or 2 * index.chunk_size
-        self._keywords = _KeywordIndex()
 
     def retrieve(self, question: str, k: int | None = None, exclude: Sequence[Span] = (),
                  vector: Sequence[float] | None = None) -> list[Passage]:
@@ -113,7 +82,7 @@ class Retriever:
         if vector is None:
             vector = self.index.embedder.embed_query(question)
         dense = self.index.store.query(list(vector), depth)
-        keyword = self._keywords.search(self.index, question, depth)
+        keyword = self.index.keyword_search(question, depth)
         if exclude:
             dense = [(c, s) for c, s in dense if not _excluded(c, exclude)][:self.candidates]
             keyword = [c for c in keyword if not _excluded(c, exclude)][:self.candidates]

@@ -250,15 +250,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                          label="Passages given to the model")
                     show_passages = gr.Checkbox(False, label="Show the passages the model read")
 
+        # One queue for every answer, chat and /ask alike, sized for the backend.
+        answering = {"concurrency_limit": settings.answer_concurrency,
+                     "concurrency_id": "answer"}
         question.submit(respond, [question, chat, turns, backend, passages, show_passages],
-                        [chat, turns, viewer, timings, question], api_visibility="private")
+                        [chat, turns, viewer, timings, question], api_visibility="private",
+                        **answering)
         clear.click(lambda: ([], [], viewer_html(None, {}), ""), None,
                     [chat, turns, viewer, timings], api_visibility="private")
         upload.upload(index_files, upload, [status, table, chosen, upload],
-                      api_visibility="private")
+                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
         remove.click(remove_document, chosen, [status, table, chosen], api_visibility="private")
         app.load(refresh, None, [table, chosen], api_visibility="private")
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **answering)
     return app
 
 
@@ -268,7 +272,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> Non
     threading.Thread(target=assistant.warm_up, daemon=True, name="warm-up").start()
     app = build_app(assistant)
     auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
-    app.queue(default_concurrency_limit=1).launch(
+    app.queue(default_concurrency_limit=1, max_size=settings.ui_queue_size).launch(
         server_name=host, server_port=port, share=False, auth=auth,
         max_file_size=f"{settings.ui_max_upload_mb}mb", css=CSS, head=HEAD,
         footer_links=["api"], show_error=True)

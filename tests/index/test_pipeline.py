@@ -25,6 +25,10 @@ def folder(tmp_path):
     return docs
 
 
+def stored_chunks(index: Index) -> list:
+    return [chunk for page in index.store.pages(size=7) for chunk in page]
+
+
 def _state(index: Index) -> dict:
     records = index.store.collection.get(include=["documents", "metadatas"])
     return {i: (d, m) for i, d, m in zip(records["ids"], records["documents"], records["metadatas"])}
@@ -35,7 +39,7 @@ def test_ingest_adds_every_chunk_with_metadata(index, folder):
     assert sorted(report.added) == sorted(str(p.resolve()) for p in folder.iterdir())
     assert report.total_chunks == report.chunks_written == index.store.count() > 10
     doc = index.catalog.document(str((folder / ARTICLE.name).resolve()))
-    for chunk in index.store.all_chunks():
+    for chunk in stored_chunks(index):
         source_text = index.catalog.document(chunk.source).text
         assert source_text[chunk.start:chunk.end] == chunk.text
         if chunk.source == doc.source:
@@ -59,7 +63,7 @@ def test_changed_file_replaces_its_chunks(index, folder):
     notes.write_text("# Notes\n\nThe lighthouse keeper's dog is named Pepper. It guards the door.\n")
     report = index.ingest([folder], progress_bar=False)
     assert report.updated == (str(notes.resolve()),)
-    texts = [c.text for c in index.store.all_chunks() if c.source == str(notes.resolve())]
+    texts = [c.text for c in stored_chunks(index) if c.source == str(notes.resolve())]
     assert any("Pepper" in t for t in texts)
     assert not any("Biscuit" in t for t in texts)
 
@@ -71,7 +75,7 @@ def test_deleted_file_is_removed_when_its_folder_is_ingested(index, folder):
     gone = str((folder / "notes.md").resolve())
     assert report.removed == (gone,)
     assert gone not in index.catalog.sources()
-    assert all(c.source != gone for c in index.store.all_chunks())
+    assert all(c.source != gone for c in stored_chunks(index))
 
 
 def test_ingesting_one_file_does_not_remove_its_neighbours(index, folder):
@@ -86,8 +90,7 @@ def test_new_chunk_settings_reindex(tmp_path, embedder, folder):
     report = Index(tmp_path / "ix", embedder=embedder, chunk_size=200,
                    chunk_overlap=0).ingest([folder], progress_bar=False)
     assert len(report.updated) == 2
-    assert all(len(c.text) <= 200 for c in Index(tmp_path / "ix", embedder=embedder)
-               .store.all_chunks())
+    assert all(len(c.text) <= 200 for c in stored_chunks(Index(tmp_path / "ix", embedder=embedder)))
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(index, folder):
@@ -138,4 +141,74 @@ def test_remove_drops_document_and_chunks(index, folder):
     source = str((folder / "notes.md").resolve())
     assert index.remove(source) >= 1
     assert source not in index.catalog.sources()
-    assert all(c.source != source for c in index.store.all_chunks())
+    assert all(c.source != source for c in stored_chunks(index))
+
+
+def test_keyword_index_follows_every_change(index, folder):
+    index.ingest([folder], progress_bar=False)
+    notes = folder / "notes.md"
+    assert [c.source for c in index.keyword_search("Biscuit", 5)] == [str(notes.resolve())]
+    notes.write_text("# Notes\n\nThe lighthouse keeper's dog is named Pickle.\n")
+    index.ingest([folder], progress_bar=False)
+    assert index.keyword_search("Biscuit", 5) == []
+    assert index.keyword_search("Pickle", 5)[0].source == str(notes.resolve())
+    index.remove(str(notes.resolve()))
+    assert index.keyword_search("Pickle", 5) == []
+    assert index.catalog.keyword_count() == index.store.count()
+
+
+class _FlakyEmbedder:
+    """Counts what it embeds; dies on call number `dies_on` (as a kill would)."""
+
+    def __init__(self, inner, dies_on: int = 0) -> None:
+        self.inner, self.dies_on, self.calls, self.texts = inner, dies_on, 0, 0
+
+    def embed_documents(self, texts, progress=None):
+        self.calls += 1
+        if self.calls == self.dies_on:
+            raise KeyboardInterrupt
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts, progress)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_an_interrupted_ingest_resumes_without_embedding_again(tmp_path, embedder, folder,
+                                                                monkeypatch):
+    import index.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "WRITE_BATCH", 4)
+    dying = _FlakyEmbedder(embedder, dies_on=3)
+    with pytest.raises(KeyboardInterrupt):
+        Index(tmp_path / "ix", embedder=dying).ingest([folder], progress_bar=False)
+    stored = Index(tmp_path / "ix", embedder=embedder).store.count()
+    assert stored == dying.texts > 0  # two batches made it to the store before the kill
+
+    again = _FlakyEmbedder(embedder)
+    report = Index(tmp_path / "ix", embedder=again).ingest([folder], progress_bar=False)
+    assert again.texts == report.total_chunks - stored  # stored batches are not redone
+    index = Index(tmp_path / "ix", embedder=embedder)
+    assert index.catalog.keyword_count() == index.store.count() == report.total_chunks
+    assert sum(d.chunk_count for d in index.catalog.documents()) == report.total_chunks
+
+
+def test_without_a_terminal_progress_is_a_line_every_so_many_chunks(index, folder, monkeypatch,
+                                                                    capsys):
+    import index.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "LOG_EVERY", 5)
+    report = index.ingest([folder], progress_bar=None)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Embedding")]
+    assert len(lines) >= report.chunks_written // 5
+    assert lines[-1].startswith(f"Embedding: {report.chunks_written:,}/{report.chunks_written:,}")
+
+
+def test_an_index_made_before_the_keyword_index_gets_one(index, folder):
+    index.ingest([folder], progress_bar=False)
+    with index.catalog._connect() as db:
+        db.execute("DELETE FROM keywords")
+        db.execute("DELETE FROM keyword_chunks")
+    fresh = Index(index.directory, embedder=index.embedder)
+    assert fresh.keyword_search("Biscuit", 5)
+    assert fresh.catalog.keyword_count() == fresh.store.count()

@@ -106,3 +106,21 @@ def test_cached_prompt_states_leave_out_the_logits_buffer(assistant):
     # one row of logits (the vocabulary, ~0.6 MB) instead of n_ctx rows (~311 MB) per state
     assert all(state.scores.shape[0] == 1 for state in states)
     assert max(state.scores.nbytes for state in states) < 2**20
+
+
+def test_every_assistant_shares_the_one_lock_of_the_shared_model(assistant, corpus_settings):
+    from rag import llm
+
+    other = Assistant(corpus_settings)
+    model = assistant._model("local")
+    assert other._model("local") is model
+    lock = llm.lock_for(model)
+    assert lock is llm.lock_for(other._model("local"))
+    # a reader that stops reading does not keep the model: another answer gets through
+    stream = other.stream("Who is the NATO Secretary General?")
+    next(stream)
+    answer = assistant.ask("How many warships did Russia send to the Black Sea?")
+    assert not answer.abstained, answer.draft
+    stream.close()
+    assert lock.acquire(timeout=60)
+    lock.release()

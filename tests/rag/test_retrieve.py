@@ -46,7 +46,7 @@ def test_passages_are_exact_spans_and_do_not_overlap(retriever, corpus_index):
 
 
 def test_keyword_search_finds_a_rare_word_dense_search_may_miss(retriever, corpus_index):
-    keyword_hits = retriever._keywords.search(corpus_index, "MarQs", 3)
+    keyword_hits = corpus_index.keyword_search("MarQs", 3)
     assert keyword_hits and "MarQs" in keyword_hits[0].text
 
 

@@ -1,0 +1,26 @@
+"""The answer queue: the chat and `/ask` share one, sized for the backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Assistant, Settings
+from ui.app import build_app
+
+
+def _answering(app) -> list:
+    return [fn for fn in app.fns.values() if fn.concurrency_id == "answer"]
+
+
+@pytest.mark.parametrize(("backend", "limit"), [("local", 2), ("openai", 8)])
+def test_chat_and_ask_share_one_queue_sized_for_the_backend(tmp_path, backend, limit):
+    app = build_app(Assistant(Settings(index_dir=tmp_path / "index", backend=backend)))
+    answering = _answering(app)
+    assert {fn.api_name for fn in answering} >= {"ask"}
+    assert len(answering) == 2  # the chat's submit and /ask
+    assert {fn.concurrency_limit for fn in answering} == {limit}
+
+
+def test_the_limit_can_be_set(tmp_path):
+    app = build_app(Assistant(Settings(index_dir=tmp_path / "index", ui_concurrency=5)))
+    assert {fn.concurrency_limit for fn in _answering(app)} == {5}
