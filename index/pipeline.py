@@ -12,18 +12,23 @@ leaves its previously indexed version in place.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index import loaders, splitter
 from index.catalog import Catalog
 from index.embedder import Embedder, MiniLMEmbedder
 from index.store import ChunkStore
 from index.types import Chunk, IngestReport, SkippedFile, SourceDocument
+
+if TYPE_CHECKING:
+    from index.remote import RemoteCatalog
 
 Progress = Callable[[int, int], None]
 """Called as `progress(done, total)` with counts of chunks written."""
@@ -81,15 +86,32 @@ class Index:
 
     def __init__(self, directory: Path, embedder: Embedder | None = None,
                  chunk_size: int = splitter.DEFAULT_CHUNK_SIZE,
-                 chunk_overlap: int = splitter.DEFAULT_CHUNK_OVERLAP) -> None:
+                 chunk_overlap: int = splitter.DEFAULT_CHUNK_OVERLAP,
+                 chroma_url: str | None = None,
+                 chroma_headers: dict[str, str] | None = None) -> None:
+        """On disk under `directory`; or, with `chroma_url`, on that Chroma server, with
+        only a replica of the catalog (a cache) under `directory`."""
         splitter.validate(chunk_size, chunk_overlap)
         self.directory = Path(directory)
         self.embedder = embedder or MiniLMEmbedder()
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self.store = ChunkStore(self.directory / "chroma")
-        self.catalog = Catalog(self.directory / "catalog.sqlite3")
+        self.catalog: Catalog | RemoteCatalog
+        if chroma_url:
+            from index.remote import RemoteCatalog
+
+            self.store = ChunkStore(url=chroma_url, headers=chroma_headers)
+            name = hashlib.sha256(chroma_url.encode()).hexdigest()[:12]
+            self.catalog = RemoteCatalog(self.store, self.directory / f"replica-{name}.sqlite3")
+        else:
+            self.store = ChunkStore(self.directory / "chroma")
+            self.catalog = Catalog(self.directory / "catalog.sqlite3")
         self._keywords_checked = False
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is an index to look at (without creating one by looking)."""
+        return self.store.url is not None or self.directory.exists()
 
     @property
     def chunking(self) -> str:

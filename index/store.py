@@ -1,7 +1,8 @@
-"""Chunks and their vectors in Chroma, on disk: upsert, delete by source, query, count.
+"""Chunks and their vectors in Chroma: upsert, delete by source, query, count.
 
-We always hand Chroma our own vectors: its default embedding function would try to
-download a model.
+Chroma runs embedded (`PersistentClient` on a folder, one process at a time) or as a
+server (`HttpClient`, `chroma run`, for several app processes). We always hand Chroma
+our own vectors: its default embedding function would try to download a model.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from index.types import Chunk
 
@@ -20,11 +22,41 @@ class StoreError(RuntimeError):
     """The vector store on disk cannot be opened or used."""
 
 
-class ChunkStore:
-    """A Chroma `PersistentClient` collection under `path`, opened on first use."""
+def open_client(path: Path | None = None, url: str | None = None,
+                headers: dict[str, str] | None = None):
+    """A Chroma client: on the server at `url` if given, else on disk under `path`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StoreError(f"RAG_CHROMA_URL must look like http://host:port, got {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+        try:
+            return chromadb.HttpClient(host=parts.hostname, port=port,
+                                       ssl=parts.scheme == "https", headers=headers or None,
+                                       settings=settings)
+        except Exception as exc:  # connection refused, bad token, wrong server
+            raise StoreError(f"cannot reach the Chroma server at {url}; start it (`chroma run"
+                             " --path DIR --port PORT`) or fix RAG_CHROMA_URL") from exc
+    assert path is not None
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:  # chromadb raises many types for a bad directory
+        raise StoreError(f"cannot open the vector store at {path}: {exc}") from exc
+
+
+class ChunkStore:
+    """The chunk collection, on disk under `path` or on the Chroma server at `url`,
+    opened on first use."""
+
+    def __init__(self, path: Path | None = None, url: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.url, self.headers = url, headers
         self._collection = None
         self._lock = threading.Lock()
 
@@ -36,20 +68,14 @@ class ChunkStore:
             return self._collection
 
     def _open(self):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
+        client = open_client(self.path, self.url, self.headers)
+        where = self.url or self.path
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
             return client.get_or_create_collection(
                 COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
-        except Exception as exc:  # chromadb raises many types for a bad directory
-            raise StoreError(f"cannot open the vector store at {self.path}: {exc}") from exc
+        except Exception as exc:  # chromadb raises many types for a bad store
+            raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
 
     def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
         if len(chunks) != len(embeddings):
@@ -105,8 +131,15 @@ class ChunkStore:
 
     def pages(self, size: int = _WRITE_BATCH) -> Iterator[list[Chunk]]:
         """Every stored chunk, `size` at a time, in no particular order."""
+        return self._pages(None, size)
+
+    def pages_of(self, source: str, size: int = _WRITE_BATCH) -> Iterator[list[Chunk]]:
+        """The chunks of one document, `size` at a time."""
+        return self._pages({"source": source}, size)
+
+    def _pages(self, where: dict | None, size: int) -> Iterator[list[Chunk]]:
         for offset in range(0, 1 << 62, size):
-            records = self.collection.get(include=["documents", "metadatas"],
+            records = self.collection.get(where=where, include=["documents", "metadatas"],
                                           limit=size, offset=offset)
             page = [Chunk.from_record(i, t, m) for i, t, m in
                     zip(records["ids"], records["documents"], records["metadatas"])]

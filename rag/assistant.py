@@ -69,7 +69,9 @@ class Assistant:
                  chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings or Settings()
         self.index = Index(self.settings.index_dir, chunk_size=self.settings.chunk_size,
-                           chunk_overlap=self.settings.chunk_overlap)
+                           chunk_overlap=self.settings.chunk_overlap,
+                           chroma_url=self.settings.chroma_url,
+                           chroma_headers=self.settings.chroma_headers)
         self.retriever = Retriever(self.index, k=self.settings.k)
         calibration = load_calibration(self.settings.calibration_path)
         self.checker = CitationChecker(calibration.support)
@@ -108,13 +110,19 @@ class Assistant:
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents, by source path."""
-        return self.index.catalog.documents()
+        try:
+            return self.index.catalog.documents()
+        except StoreError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
 
     def remove(self, source: str) -> int:
         """Remove one document (by its source path) and its chunks; returns the chunk count."""
-        if source not in self.index.catalog.sources():
-            raise InputError(f"{source} is not in the index.")
-        return self.index.remove(source)
+        try:
+            if source not in self.index.catalog.sources():
+                raise InputError(f"{source} is not in the index.")
+            return self.index.remove(source)
+        except StoreError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
 
     @property
     def catalog(self) -> Catalog:
@@ -329,7 +337,7 @@ class Assistant:
         return question
 
     def _require_documents(self) -> None:
-        if not self.index.directory.exists():  # do not create an index just to look
+        if not self.index.exists:  # do not create an index just to look
             raise EmptyIndexError()
         try:
             empty = self.index.store.count() == 0

@@ -81,7 +81,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_docs(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
-    documents = assistant.documents() if assistant.index.directory.exists() else []
+    documents = assistant.documents() if assistant.index.exists else []
     if not documents:
         print("No documents are indexed yet. Run `rag ingest <folder>`.")
         return 0

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
                                       extra="forbid", validate_default=True)
 
     index_dir: Path = Field(Path(".rag"), description="Where the index lives.")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server (`http://host:port`) to keep the index on, "
+        "shared by every app process that points at it; `index_dir` then holds only a "
+        "cache of its catalog.")
+    chroma_headers: dict[str, str] | None = Field(
+        None, description="HTTP headers for that server, as JSON (for a token that a "
+        "proxy in front of Chroma checks).")
     chunk_size: int = Field(400, description="Largest chunk, in characters.")
     chunk_overlap: int = Field(120, description="Characters of whole sentences repeated "
                                                  "between neighbouring chunks.")

@@ -1,0 +1,212 @@
+"""The catalog on a Chroma server, for several app processes sharing one index.
+
+With `RAG_CHROMA_URL` set, the server is the one source of truth: chunks and vectors
+in the `rag_chunks` collection as always, and each document's catalog record (hash,
+chunking, title, ...) and full text (for citations) in a second collection,
+`rag_documents`, with a generation record that changes on every write.
+
+Each app process keeps a replica on its own disk: an ordinary `Catalog` (documents and
+the FTS5 keyword index). Before it reads, it compares the server's generation with the
+one it last synced (one small request, at most every `SYNC_INTERVAL` seconds) and, if
+they differ, fetches the documents whose hash changed and drops the ones that are
+gone. The replica is a cache that can be deleted at any time; it is rebuilt from the
+server. Writes go to the server first (chunks, then the text, then the document
+record, then the generation), then to the replica.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from index.catalog import Catalog
+from index.store import ChunkStore, StoreError, open_client
+from index.types import Chunk, DocumentInfo, SourceDocument
+
+COLLECTION = "rag_documents"
+PART_CHARS = 4_000_000
+"""A document's text is stored in parts of at most this many characters."""
+GENERATION = "generation"
+SYNC_INTERVAL = 0.25
+"""Seconds during which a replica that was just checked is trusted without asking."""
+_PAGE = 1000
+_NO_VECTOR = [1.0]
+"""Records of this collection are found by id and metadata, never by similarity."""
+
+
+def _key(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+class RemoteCatalog:
+    """The `Catalog` interface over a Chroma server, read through a local replica."""
+
+    def __init__(self, store: ChunkStore, replica: Path) -> None:
+        self.store = store
+        self.replica = Catalog(replica)
+        self._collection = None
+        self._lock = threading.Lock()
+        self._checked = 0.0
+
+    @property
+    def collection(self):
+        with self._lock:
+            if self._collection is None:
+                client = open_client(url=self.store.url, headers=self.store.headers)
+                try:
+                    self._collection = client.get_or_create_collection(
+                        COLLECTION, embedding_function=None)
+                except Exception as exc:  # connection, auth, server errors
+                    raise StoreError(f"cannot open the document records at {self.store.url}:"
+                                     f" {exc}") from exc
+            return self._collection
+
+    # Reads: from the replica, once it is in step with the server ---------------
+
+    def sources(self) -> list[str]:
+        self.sync()
+        return self.replica.sources()
+
+    def documents(self) -> list[DocumentInfo]:
+        self.sync()
+        return self.replica.documents()
+
+    def document(self, source: str) -> SourceDocument | None:
+        self.sync()
+        return self.replica.document(source)
+
+    def keyword_search(self, query: str, n: int) -> list[str]:
+        self.sync()
+        return self.replica.keyword_search(query, n)
+
+    def keyword_count(self) -> int:
+        self.sync()
+        return self.replica.keyword_count()
+
+    def chunk_ids(self, source: str) -> set[str]:
+        return self.replica.chunk_ids(source)
+
+    def fingerprint(self, source: str) -> tuple[str, str] | None:
+        """What the server holds for `source` (not the replica: another process may
+        have indexed it since)."""
+        found = self.collection.get(ids=[f"doc:{_key(source)}"], include=["metadatas"])
+        if not found["ids"]:
+            return None
+        meta = found["metadatas"][0]
+        return str(meta["sha256"]), str(meta["chunking"])
+
+    def generation(self) -> int:
+        found = self.collection.get(ids=[GENERATION], include=["metadatas"])
+        return int(found["metadatas"][0]["value"]) if found["ids"] else 0
+
+    # Writes: server first, then the replica -------------------------------------
+
+    def add_chunks(self, chunks: Iterable[Chunk]) -> None:
+        self.replica.add_chunks(chunks)  # the chunks themselves are on the server already
+
+    def put(self, doc: SourceDocument, chunking: str, chunk_ids: set[str]) -> None:
+        key = _key(doc.source)
+        parts = [doc.text[i:i + PART_CHARS] for i in range(0, len(doc.text), PART_CHARS)]
+        self._delete_text(doc.source, keep=len(parts))
+        for number, part in enumerate(parts):
+            self.collection.upsert(
+                ids=[f"text:{key}:{number}"], documents=[part], embeddings=[_NO_VECTOR],
+                metadatas=[{"record": "text", "source": doc.source, "part": number}])
+        meta = {"record": "document", "source": doc.source, "sha256": doc.sha256,
+                "chunking": chunking, "title": doc.title, "kind": doc.kind,
+                "chunk_count": len(chunk_ids), "indexed_at": time.time(),
+                "body_start": doc.body_start, "page_starts": json.dumps(list(doc.page_starts)),
+                "hard_wrapped": doc.hard_wrapped, "parts": len(parts)}
+        if doc.date:
+            meta["date"] = doc.date
+        self.collection.upsert(ids=[f"doc:{key}"], documents=[doc.title],
+                               embeddings=[_NO_VECTOR], metadatas=[meta])
+        self._bump()
+        self.replica.put(doc, chunking, chunk_ids)
+
+    def remove(self, source: str) -> None:
+        self.collection.delete(ids=[f"doc:{_key(source)}"])
+        self._delete_text(source)
+        self._bump()
+        self.replica.remove(source)
+
+    def close(self) -> None:
+        self.replica.close()
+
+    # Keeping the replica in step ------------------------------------------------
+
+    def sync(self, force: bool = False) -> None:
+        """Bring the replica in step with the server if anything changed there."""
+        now = time.monotonic()
+        if not force and now - self._checked < SYNC_INTERVAL:
+            return
+        server = self.generation()
+        if server == self.replica_generation():
+            self._checked = now
+            return
+        records = self._document_records()
+        for source in set(self.replica.sources()) - records.keys():
+            self.replica.remove(source)
+        for source, meta in records.items():
+            if self.replica.fingerprint(source) != (meta["sha256"], meta["chunking"]):
+                self._fetch(meta)
+        self._set_replica_generation(server)
+        self._checked = now
+
+    def replica_generation(self) -> int | None:
+        with self.replica._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'server_generation'").fetchone()
+        return int(row[0]) if row else None
+
+    def _set_replica_generation(self, value: int) -> None:
+        with self.replica._connect() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('server_generation', ?)",
+                       (str(value),))
+
+    def _document_records(self) -> dict[str, dict]:
+        records: dict[str, dict] = {}
+        for offset in range(0, 1 << 62, _PAGE):
+            page = self.collection.get(where={"record": "document"}, include=["metadatas"],
+                                       limit=_PAGE, offset=offset)
+            for meta in page["metadatas"]:
+                records[str(meta["source"])] = meta
+            if len(page["ids"]) < _PAGE:
+                return records
+        return records
+
+    def _fetch(self, meta: dict) -> None:
+        source = str(meta["source"])
+        key = _key(source)
+        ids = [f"text:{key}:{n}" for n in range(int(meta["parts"]))]
+        found = self.collection.get(ids=ids, include=["documents"])
+        parts = dict(zip(found["ids"], found["documents"], strict=True))
+        if len(parts) != len(ids):
+            return  # being rewritten right now: the next sync gets it
+        doc = SourceDocument(
+            source=source, text="".join(parts[i] for i in ids), title=str(meta["title"]),
+            sha256=str(meta["sha256"]), kind=str(meta["kind"]), date=meta.get("date"),
+            body_start=int(meta["body_start"]),
+            page_starts=tuple(json.loads(str(meta["page_starts"]))),
+            hard_wrapped=bool(meta["hard_wrapped"]))
+        chunk_ids: set[str] = set()
+        for chunks in self.store.pages_of(source):
+            self.replica.add_chunks(chunks)
+            chunk_ids.update(c.id for c in chunks)
+        self.replica.put(doc, str(meta["chunking"]), chunk_ids)
+
+    def _delete_text(self, source: str, keep: int = 0) -> None:
+        stale = self.collection.get(where={"$and": [{"record": "text"}, {"source": source}]},
+                                    include=["metadatas"])
+        gone = [i for i, meta in zip(stale["ids"], stale["metadatas"], strict=True)
+                if int(meta["part"]) >= keep]
+        if gone:
+            self.collection.delete(ids=gone)
+
+    def _bump(self) -> None:
+        self.collection.upsert(ids=[GENERATION], documents=[""], embeddings=[_NO_VECTOR],
+                               metadatas=[{"record": "meta", "value": secrets.randbits(62)}])
