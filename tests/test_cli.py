@@ -86,3 +86,13 @@ def test_every_command_has_help():
     for command in ["ingest", "ask", "docs", "remove", "ui", "eval"]:
         result = run(command, "--help")
         assert result.returncode == 0 and "usage: rag " + command in result.stdout
+
+
+def test_help_and_docs_leave_the_model_libraries_unloaded(index_dir):
+    code = ("import sys, rag.cli\ntry:\n    rag.cli.main(sys.argv[1:])\nfinally:\n"
+            "    print(sorted(m for m in ('torch', 'llama_cpp', 'sentence_transformers', "
+            "'chromadb') if m in sys.modules))")
+    for args in (["docs", "--index-dir", str(index_dir)], ["ingest", "--help"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                                text=True, timeout=120)
+        assert result.stdout.strip().endswith("[]"), (args, result.stdout, result.stderr)
