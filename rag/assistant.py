@@ -340,7 +340,7 @@ class Assistant:
         if not self.index.exists:  # do not create an index just to look
             raise EmptyIndexError()
         try:
-            empty = self.index.store.count() == 0
+            empty = self.index.store.is_empty()
         except StoreError as exc:
             raise IndexUnavailableError(str(exc)) from exc
         if empty:
