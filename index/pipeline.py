@@ -145,7 +145,8 @@ class Index:
             if known == (doc.sha256, self.chunking):
                 unchanged.append(source)
                 continue
-            count = len(splitter.split_document(doc, self.chunk_size, self.chunk_overlap))
+            count = sum(1 for _ in splitter.chunk_spans(doc, self.chunk_size,
+                                                         self.chunk_overlap))
             pending.append(_Pending(path, source, count, is_new=known is None))
             del doc
 
@@ -190,17 +191,19 @@ class Index:
 
     def _write(self, doc: SourceDocument, report: _ProgressReport) -> int:
         """Store one document batch by batch; returns how many chunks it has."""
-        chunks = splitter.split_document(doc, self.chunk_size, self.chunk_overlap)
-        for begin in range(0, len(chunks), WRITE_BATCH):
-            batch = chunks[begin:begin + WRITE_BATCH]
+        # Spans are small; chunks (with their text) exist one batch at a time.
+        spans = list(splitter.chunk_spans(doc, self.chunk_size, self.chunk_overlap))
+        ids: set[str] = set()
+        for begin in range(0, len(spans), WRITE_BATCH):
+            batch = [splitter.make_chunk(doc, start, end, begin + offset) for offset, (start, end)
+                     in enumerate(spans[begin:begin + WRITE_BATCH])]
             stored = self.store.existing([c.id for c in batch])
             fresh = [c for c in batch if c.id not in stored]
             if fresh:
                 self.store.upsert(fresh, self.embedder.embed_documents([c.text for c in fresh]))
             self.catalog.add_chunks(batch)
+            ids.update(c.id for c in batch)
             report.advance(len(batch))
-        ids = {c.id for c in chunks}
-        del chunks
         stale = (self.catalog.chunk_ids(doc.source) | self.store.ids_for_source(doc.source)) - ids
         self.store.delete(stale)
         self.catalog.put(doc, self.chunking, ids)

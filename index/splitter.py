@@ -8,6 +8,7 @@ as a coherent passage. Every span satisfies `text[start:end] == chunk.text`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from index.types import Chunk, SourceDocument, chunk_id
 
@@ -151,35 +152,37 @@ def validate(chunk_size: int, chunk_overlap: int) -> None:
         )
 
 
-def split_document(doc: SourceDocument, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                   chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> list[Chunk]:
-    """Cut a document into sentence-aligned chunks of at most `chunk_size` characters."""
+def chunk_spans(doc: SourceDocument, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence-aligned chunk of at most `chunk_size` characters, in
+    document order, one paragraph group at a time (nothing else is held)."""
     validate(chunk_size, chunk_overlap)
     text = doc.text
-    groups: list[list[tuple[int, int]]] = []
+
+    def windows(sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        pieces = [piece for span in sentences for piece in _split_long(text, span, chunk_size)]
+        return _windows(pieces, chunk_size, chunk_overlap)
+
     pending: list[tuple[int, int]] = []
     for p_start, p_end in paragraph_spans(text, doc.body_start):
         pending.extend(sentence_spans(text, p_start, p_end, doc.hard_wrapped))
         if p_end - p_start >= SHORT_PARAGRAPH:
-            groups.append(pending)
+            yield from windows(pending)
             pending = []
     if pending:
-        groups.append(pending)
+        yield from windows(pending)
 
-    chunks: list[Chunk] = []
-    for sentences in groups:
-        pieces = [piece for span in sentences for piece in _split_long(text, span, chunk_size)]
-        for start, end in _windows(pieces, chunk_size, chunk_overlap):
-            chunk_text = text[start:end]
-            chunks.append(Chunk(
-                id=chunk_id(doc.source, start, chunk_text),
-                source=doc.source,
-                text=chunk_text,
-                start=start,
-                end=end,
-                title=doc.title,
-                date=doc.date,
-                page=doc.page_at(start),
-                index=len(chunks),
-            ))
-    return chunks
+
+def make_chunk(doc: SourceDocument, start: int, end: int, index: int) -> Chunk:
+    """The chunk of `doc` from `start` to `end`, the `index`-th of its document."""
+    chunk_text = doc.text[start:end]
+    return Chunk(id=chunk_id(doc.source, start, chunk_text), source=doc.source,
+                 text=chunk_text, start=start, end=end, title=doc.title, date=doc.date,
+                 page=doc.page_at(start), index=index)
+
+
+def split_document(doc: SourceDocument, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> list[Chunk]:
+    """Cut a document into sentence-aligned chunks of at most `chunk_size` characters."""
+    return [make_chunk(doc, start, end, index) for index, (start, end)
+            in enumerate(chunk_spans(doc, chunk_size, chunk_overlap))]
