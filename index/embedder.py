@@ -15,7 +15,13 @@ from typing import Protocol
 from langchain_core.embeddings import Embeddings
 
 EMBEDDING_DIM = 384
-BATCH_SIZE = 32
+BATCH_SIZE = 16
+"""Texts per forward pass. Measured on 1,200 SQuAD-dev-13 chunks, 2 CPU cores, each group
+of 512 sorted by length (`GROUP`): 8 -> 111, 16 -> 106, 32 -> 101, 64 -> 91 chunks/s;
+without the sorting, 32 a pass gave 86. Small batches pad less; 16 rather than 8 leaves
+room for machines with more cores, at a cost within this measurement's noise."""
+GROUP = 512
+"""Texts handed to the model at once: it sorts them by length before batching."""
 
 
 class ModelLoadError(RuntimeError):
@@ -73,13 +79,13 @@ class MiniLMEmbedder(Embeddings):
 
     def embed_documents(self, texts: list[str],
                         progress: Callable[[int], None] | None = None) -> list[list[float]]:
-        """Embed `texts` in batches; `progress(n)` is called after each batch of n."""
+        """Embed `texts`, `GROUP` at a time; `progress(n)` is called after each group of n."""
         vectors: list[list[float]] = []
-        for begin in range(0, len(texts), self.batch_size):
-            batch = texts[begin:begin + self.batch_size]
-            vectors.extend(self._encode(batch))
+        for begin in range(0, len(texts), GROUP):
+            group = texts[begin:begin + GROUP]
+            vectors.extend(self._encode(group))
             if progress:
-                progress(len(batch))
+                progress(len(group))
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
