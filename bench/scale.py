@@ -86,6 +86,39 @@ def grow(index, target: int, sentences: list[str], vectors: np.ndarray, seed: in
         doc_number += 1
 
 
+def _table(rows: list[dict]) -> None:
+    print("| chunks | retrieval p50 | p95 | keyword p50 | vector p50 | first question |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['chunks']:,} | {row['retrieve_p50_ms']} ms | {row['retrieve_p95_ms']} ms"
+              f" | {row['keyword_p50_ms']} ms | {row['dense_p50_ms']} ms"
+              f" | {row['first_question_ms']} ms |")
+
+
+def _chart(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [row["chunks"] for row in rows]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for key, label in (("retrieve_p50_ms", "retrieval p50"), ("retrieve_p95_ms", "retrieval p95"),
+                       ("keyword_p50_ms", "keyword search p50"),
+                       ("dense_p50_ms", "vector search p50")):
+        axis.plot(sizes, [row[key] for row in rows], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("chunks in the index")
+    axis.set_ylabel("ms per question (query embedding excluded)")
+    axis.legend()
+    axis.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    print(f"wrote {path}")
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -158,6 +191,8 @@ def main() -> None:
             results.append(row)
             print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    _table(results)
+    _chart(results, args.out.with_suffix(".png"))
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"),
                                     "query_embedding_p50_ms": round(embed_ms, 1),
                                     "note": "retrieve_* exclude the query embedding; "
