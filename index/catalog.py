@@ -137,9 +137,17 @@ class Catalog:
 
     def generation(self) -> int:
         """A number that changes whenever the set of indexed documents changes."""
+        return int(self.meta("generation") or 0)
+
+    def meta(self, key: str) -> str | None:
+        """A value kept beside the documents (`set_meta`), or None."""
         with self._connect() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @staticmethod
     def _bump(db: sqlite3.Connection) -> None:

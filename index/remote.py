@@ -155,18 +155,13 @@ class RemoteCatalog:
         for source, meta in records.items():
             if self.replica.fingerprint(source) != (meta["sha256"], meta["chunking"]):
                 self._fetch(meta)
-        self._set_replica_generation(server)
+        self.replica.set_meta("server_generation", str(server))
         self._checked = now
 
     def replica_generation(self) -> int | None:
-        with self.replica._connect() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'server_generation'").fetchone()
-        return int(row[0]) if row else None
-
-    def _set_replica_generation(self, value: int) -> None:
-        with self.replica._connect() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('server_generation', ?)",
-                       (str(value),))
+        """The server's generation the replica was last brought in step with."""
+        value = self.replica.meta("server_generation")
+        return int(value) if value is not None else None
 
     def _document_records(self) -> dict[str, dict]:
         records: dict[str, dict] = {}
