@@ -2,14 +2,17 @@
 
 Measures, in one process and one run (quote medians and ratios, not single numbers:
 these machines are shared and noisy):
-- cold start: loading the embedding model and the local chat model;
+- cold start: loading the embedding model and the local chat model in this process,
+  and a one-shot `rag ask` in a fresh process (extractive and local backends, median of
+  3), from process start to the answer printed, with the part spent generating;
 - ingest: the bundled corpus into a fresh index, and (unless --quick) the 13
   SQuAD-dev-13 articles, in chunks per second, next to the raw embedder on the same
   chunk texts;
 - retrieval: median and p95 over the seed questions;
 - answering: median seconds per answer of the local and extractive backends on 10
   seed questions about the bundled article (the model's yes/no check of its own
-  answer included, and shown on its own), with the prompt size;
+  answer included, and shown on its own), with the prompt size, and the median time
+  from the question to the first streamed piece of text;
 - peak resident memory.
 Writes bench/out/bench.json and prints a table.
 """
@@ -18,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +59,19 @@ def _timed(fn):
     return time.perf_counter() - start, value
 
 
+def _cold_start(index_dir: Path, backend: str, runs: int = 3) -> tuple[float, float]:
+    """Median seconds of a fresh `rag ask` process, whole and generating only."""
+    walls, generating = [], []
+    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_BACKEND": backend}
+    for question in SEED_QUESTIONS[1:1 + runs]:
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--json", question],
+                              env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+        walls.append(time.perf_counter() - start)
+        generating.append(json.loads(done.stdout)["timings"]["generate"])
+    return statistics.median(walls), statistics.median(generating)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the SQuAD ingest")
@@ -75,6 +94,11 @@ def main() -> None:
         results["ingest_corpus_chunks"] = report.chunks_written
         seconds, _ = _timed(lambda: assistant.ingest([ROOT / "corpus"], progress_bar=False))
         results["reingest_unchanged_s"] = seconds
+        for backend in ("extractive", "local"):
+            wall, generating = _cold_start(settings.index_dir, backend)
+            results[f"cold_start_rag_ask_{backend}_s"] = wall
+            if backend == "local":
+                results["cold_start_rag_ask_local_generating_s"] = generating
 
         squad = ROOT.parent / "shared" / "squad-dev-13" / "corpus"
         if not args.quick and squad.is_dir():
@@ -98,8 +122,14 @@ def main() -> None:
         tokenize = getattr(getattr(model, "client", None), "tokenize", None)
         for backend in ("extractive", "local"):
             totals, generate, judge, abstained, prompt_tokens = [], [], [], 0, []
+            first_piece = []
             for question in SEED_QUESTIONS:
-                answer = assistant.ask(question, backend=backend)
+                start, first, answer = time.perf_counter(), None, None
+                for item in assistant.stream(question, backend=backend):
+                    if first is None:  # the first text shown (or the answer, if no text)
+                        first = time.perf_counter() - start
+                    answer = item
+                first_piece.append(first)
                 totals.append(answer.timings["total"])
                 generate.append(answer.timings["generate"])
                 if "judge" in answer.timings:
@@ -113,6 +143,7 @@ def main() -> None:
             results[f"{backend}_answer_median_s"] = statistics.median(totals)
             results[f"{backend}_answer_p95_s"] = _percentile(totals, 95)
             results[f"{backend}_generate_median_s"] = statistics.median(generate)
+            results[f"{backend}_first_text_median_s"] = statistics.median(first_piece)
             if judge:
                 results[f"{backend}_judge_median_s"] = statistics.median(judge)
             results[f"{backend}_abstained"] = abstained

@@ -45,11 +45,10 @@ from eval import metrics
 from eval.dataset import Question, load_dataset
 from eval.negatives import evidence_removed
 from rag import Assistant, Settings, llm
-from rag.calibration import CALIBRATION_FILE, Calibration, LogisticModel
+from rag.calibration import Calibration, LogisticModel
 from rag.decide import FEATURE_NAMES
 from rag.errors import InputError, PathNotFoundError
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
 REWORDED = "-reworded"
 SUPPORT_FEATURES = ("coverage", "similarity", "claimed", "pair")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -60,23 +59,6 @@ SELF_CHECK_GAIN = 0.002
 SEED = 13
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pool", type=Path, default=SQUAD / "pool.jsonl", metavar="FILE",
-                        help="questions to fit on (default: the SQuAD-dev-13 pool)")
-    parser.add_argument("--corpus", type=Path, default=SQUAD / "corpus", metavar="DIR",
-                        help="the documents the pool asks about")
-    parser.add_argument("--answerable", type=int, default=650, metavar="N",
-                        help="pool questions to ask (default 650)")
-    parser.add_argument("--negatives", type=int, default=450, metavar="N",
-                        help="evidence-removal negatives to ask (default 450)")
-    parser.add_argument("--reworded", type=int, default=600, metavar="N",
-                        help="of those, how many to have the chat model reword and ask again "
-                             "(default 600; rewordings no different from the original are "
-                             "dropped)")
-    parser.add_argument("--work", type=Path, default=Path("calibration-work"), metavar="DIR",
-                        help="index, stored answers and report (default: calibration-work/)")
-    parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, metavar="FILE",
-                        help="where the fitted parameters go (default: rag/calibration.json)")
 
 
 # Sampling -------------------------------------------------------------------------
@@ -252,7 +234,7 @@ def replay(assistant: Assistant, record: Record) -> Replay:
     question = Question(record.id, record.question, tuple(record.answers),
                         tuple(record.evidence), "lookup", record.doc,
                         removed=tuple(record.removed))
-    vectors = Vectors(assistant.index.embedder.embed_documents)
+    vectors = Vectors(assistant.index.embedder.embed_texts)
     ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question))
     checked = assistant.checker.check(record.question, record.draft, shown, vectors)
     answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,

@@ -26,32 +26,6 @@ from rag import Assistant, Settings
 from rag.calibration import load_calibration
 from rag.errors import InputError, PathNotFoundError
 
-DEFAULT_CORPUS = Path("corpus")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, action="append", metavar="FILE",
-                        help="questions, one JSON object a line; repeat to combine files "
-                             "(default: the bundled article's known facts)")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
-                        help="the documents the questions are about (default: corpus/)")
-    parser.add_argument("--backend", metavar="NAME", help="local (default), extractive, openai, "
-                        "ollama")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
-    parser.add_argument("--per-doc", type=int, metavar="N",
-                        help="at most N questions of each kind per document (a smaller "
-                             "sample that still covers every document)")
-    parser.add_argument("--out", type=Path, default=Path("eval-out"), metavar="DIR",
-                        help="where the report goes (default: eval-out/)")
-    parser.add_argument("--compare", choices=["naive"], help="also run the LangChain tutorial "
-                        "recipe on the same questions, side by side")
-    parser.add_argument("-k", type=int, metavar="N",
-                        help="chunks retrieved per question (default: RAG_K or 6)")
-    parser.add_argument("--negatives", action="store_true",
-                        help="also ask each answerable question with its evidence paragraph "
-                             "hidden, where no other paragraph holds an answer (it must then "
-                             "be declined)")
-
 
 def documents_by_name(assistant: Assistant) -> dict[str, str]:
     return {info.name: assistant.catalog.document(info.source).text

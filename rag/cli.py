@@ -44,9 +44,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_chat_model_meanwhile(settings: Settings):
+    """Start loading the local chat model (about 1.3 s) while the index opens and the
+    question is embedded; `ask` then finds it loaded. Returns the thread, or None."""
+    if settings.backend != "local" or not settings.index_dir.exists():
+        return None
+    import threading
+
+    def load() -> None:
+        from rag import llm
+
+        try:
+            llm.chat_model(settings)
+        except Exception:  # noqa: BLE001 - `ask` loads it again and reports the error
+            pass
+
+    thread = threading.Thread(target=load, name="load-chat-model", daemon=True)
+    thread.start()
+    return thread
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    assistant = _assistant(args)
-    answer = assistant.ask(args.question)
+    settings = _settings(args)
+    loading = _load_chat_model_meanwhile(settings)
+    try:
+        from rag.assistant import Assistant
+
+        answer = Assistant(settings).ask(args.question)
+    finally:
+        if loading is not None:
+            loading.join()  # never leave the interpreter while llama.cpp is loading
     if args.json:
         print(json.dumps({
             "answer": answer.text,
@@ -178,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         "eval", help="measure answer accuracy, abstention and citations on a question set",
         description="Ask every question of a dataset through the public API, score the "
                     "answers, and write report.md, report.json, predictions.jsonl and a chart.")
-    from eval.runner import add_arguments
+    from eval.arguments import calibrate_arguments, eval_arguments
 
-    add_arguments(evaluate)
+    eval_arguments(evaluate)
     common(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
@@ -190,8 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
                     "made from it), fit the citation-support and answer models by "
                     "article-grouped cross-validation, and write them as JSON. Resumes "
                     "from the answers stored in --work.")
-    from eval.calibrate import add_arguments as calibrate_arguments
-
     calibrate_arguments(calibrate)
     calibrate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     calibrate.set_defaults(func=cmd_calibrate)

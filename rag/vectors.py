@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 Embed = Callable[[list[str]], list[list[float]]]
-"""Texts in, one L2-normalised vector per text out (`Embedder.embed_documents`)."""
+"""Texts in, one L2-normalised vector per text out (`Embedder.embed_texts`)."""
 
 
 class Vectors:

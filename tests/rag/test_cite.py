@@ -42,7 +42,7 @@ class Checker:
 
     def check(self, question: str, draft: str, passages: list[Passage]):
         return self.checker.check(question, draft, passages,
-                                  Vectors(self.embedder.embed_documents))
+                                  Vectors(self.embedder.embed_texts))
 
 
 @pytest.fixture(scope="module")

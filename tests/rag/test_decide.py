@@ -38,7 +38,7 @@ def judge(embedder):
     decider = Decider(calibration.answer, abstain_below=0.5)
 
     def run(question: str, draft: str, signals: Signals = Signals()):
-        vectors = Vectors(embedder.embed_documents)
+        vectors = Vectors(embedder.embed_texts)
         checked = checker.check(question, draft, PASSAGES, vectors)
         veto = decider.veto(question, checked, PASSAGES)
         if veto:
@@ -132,7 +132,7 @@ def test_the_model_is_asked_about_its_answer_only_when_no_certain_check_declines
 
     for question, draft in [("How many warships did Russia send?", "The documents do not say."),
                             ("How many warships did Russia send?", "Russia sent six warships.")]:
-        vectors = Vectors(embedder.embed_documents)
+        vectors = Vectors(embedder.embed_texts)
         checked = checker.check(question, draft, PASSAGES, vectors)
         ranked = SentenceRanker().rank(question, PASSAGES, vectors)
         decision = decider.decide(question, checked, PASSAGES, ranked, paragraph, vectors,

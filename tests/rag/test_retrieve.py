@@ -67,7 +67,7 @@ def test_neighbours_of_the_best_sentences_join_the_context(retriever, embedder):
 
     question = "How many warships did Russia send to the Black Sea?"
     passages = retriever.retrieve(question)
-    ranked = SentenceRanker().rank(question, passages, Vectors(embedder.embed_documents))
+    ranked = SentenceRanker().rank(question, passages, Vectors(embedder.embed_texts))
     plain = focus(ranked, 2)
     wider = focus(ranked, 2, neighbours=1)
     plain_chars = sum(len(p.text) for p in plain)
