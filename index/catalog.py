@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index import keywords
+from index.store import StoreError
 from index.types import Chunk, DocumentInfo, SourceDocument
 
 _SCHEMA = """
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS documents (
     hard_wrapped INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY, started REAL NOT NULL);
 """
 _INFO_COLUMNS = "source, title, sha256, kind, chunk_count, indexed_at, date"
 
@@ -49,18 +51,50 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self.read_only = False
+        """Opened read-only, because the index's folder or file cannot be written."""
 
     @contextmanager
     def _connect(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
+        try:
+            db = getattr(self._local, "db", None)
+            if db is None:
+                db = self._open()
+                self._local.db = db
+            with db:  # one transaction per use
+                yield db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self._explain(exc)) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30)
             with db:
                 db.executescript(_SCHEMA + keywords.SCHEMA)
-            self._local.db = db
-        with db:  # one transaction per use
-            yield db
+                keywords.migrate(db)
+            return db
+        except sqlite3.OperationalError as exc:
+            if not self.path.is_file() or "readonly" not in str(exc).replace("-", ""):
+                raise
+        # A read-only index (a read-only mount, or files the user may not write) can
+        # still be searched: `immutable` tells SQLite that nobody writes it meanwhile.
+        self.read_only = True
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1",
+                               uri=True, timeout=30)
+
+    def _explain(self, exc: sqlite3.DatabaseError) -> str:
+        """One line that says what is wrong with the catalog and what to do."""
+        message = str(exc)
+        if "readonly" in message.replace("-", "") or self.read_only:
+            return (f"the index at {self.path.parent} is read-only; adding or removing "
+                    "documents needs write access to that folder")
+        if "locked" in message or "busy" in message:
+            return "the index is busy with another writer; try again in a moment"
+        if "not a database" in message or "malformed" in message or "corrupt" in message:
+            return (f"the catalog {self.path} is damaged ({message}); run `rag doctor` to "
+                    "rebuild it, or move the index folder away and ingest again")
+        return f"cannot use the catalog {self.path}: {message}"
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
@@ -81,6 +115,7 @@ class Catalog:
         `add_chunks` wrote already); its other keyword rows, from older versions, go."""
         with self._connect() as db:
             keywords.remove(db, doc.source, keep=chunk_ids)
+            keywords.commit(db, doc.source)
             db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.source, doc.sha256, chunking, doc.title, doc.date, doc.kind, len(chunk_ids),
@@ -95,10 +130,50 @@ class Catalog:
             db.execute("DELETE FROM documents WHERE source = ?", (source,))
             self._bump(db)
 
-    def add_chunks(self, chunks: Iterable[Chunk]) -> None:
+    def begin(self, source: str) -> None:
+        """Note that `source` is being written, before the vector store is touched;
+        `finish` clears the note once the vector store is done too."""
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO pending VALUES (?, ?)", (source, time.time()))
+
+    def finish(self, source: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM pending WHERE source = ?", (source,))
+
+    def pending(self) -> list[str]:
+        """Sources whose last write was interrupted."""
+        with self._connect() as db:
+            return [row[0] for row in db.execute("SELECT source FROM pending ORDER BY source")]
+
+    def rollback(self, source: str) -> int:
+        """Forget an interrupted write's uncommitted keyword rows (the recorded version
+        stays); returns how many there were."""
+        with self._connect() as db:
+            return keywords.rollback(db, source)
+
+    def invalidate(self, source: str) -> None:
+        """Make the next ingest write `source` again (its chunks went missing)."""
+        with self._connect() as db:
+            db.execute("UPDATE documents SET sha256 = '' WHERE source = ?", (source,))
+
+    def committed(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are chunks of a document as recorded (searches keep only these)."""
+        with self._connect() as db:
+            return keywords.committed(db, ids)
+
+    def committed_count(self) -> int:
+        with self._connect() as db:
+            return keywords.committed_count(db)
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks each document should have in the vector store."""
+        with self._connect() as db:
+            return dict(db.execute("SELECT source, chunk_count FROM documents"))
+
+    def add_chunks(self, chunks: Iterable[Chunk], committed: bool = False) -> None:
         """Add chunks to the keyword index (before their document is `put`)."""
         with self._connect() as db:
-            keywords.add(db, chunks)
+            keywords.add(db, chunks, committed)
 
     def chunk_ids(self, source: str) -> set[str]:
         """Ids of every chunk of `source` in the keyword index, any version."""
@@ -113,6 +188,10 @@ class Catalog:
     def keyword_count(self) -> int:
         with self._connect() as db:
             return keywords.count(db)
+
+    def has_documents(self) -> bool:
+        with self._connect() as db:
+            return db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
     def sources(self) -> list[str]:
         with self._connect() as db:

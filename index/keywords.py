@@ -28,7 +28,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS keyword_chunks (
     id INTEGER PRIMARY KEY,
     chunk_id TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    committed INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS keyword_chunks_source ON keyword_chunks (source);
 CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5 (
@@ -48,12 +49,23 @@ def terms(text: str) -> str:
     return " ".join(content_words(text))
 
 
-def add(db: sqlite3.Connection, chunks: Iterable[Chunk]) -> None:
-    """Index `chunks` (ones already indexed are left as they are: ids follow content)."""
+def migrate(db: sqlite3.Connection) -> None:
+    """Indexes made before chunks had a `committed` flag: all of theirs were."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(keyword_chunks)")}
+    if "committed" not in columns:
+        db.execute("ALTER TABLE keyword_chunks ADD COLUMN committed INTEGER NOT NULL DEFAULT 1")
+
+
+def add(db: sqlite3.Connection, chunks: Iterable[Chunk], committed: bool = False) -> None:
+    """Index `chunks` (ones already indexed are left as they are: ids follow content).
+
+    New rows are uncommitted, and found by no search, until their document's catalog
+    row is written (`commit`): a chunk of an ingest that was killed half-way stays out
+    of every answer."""
     for chunk in chunks:
         cursor = db.execute(
-            "INSERT OR IGNORE INTO keyword_chunks (chunk_id, source) VALUES (?, ?)",
-            (chunk.id, chunk.source))
+            "INSERT OR IGNORE INTO keyword_chunks (chunk_id, source, committed)"
+            " VALUES (?, ?, ?)", (chunk.id, chunk.source, int(committed)))
         if cursor.rowcount:
             db.execute("INSERT INTO keywords (rowid, terms) VALUES (?, ?)",
                        (cursor.lastrowid, terms(chunk.text)))
@@ -69,6 +81,36 @@ def remove(db: sqlite3.Connection, source: str, keep: set[str] | frozenset[str] 
     db.executemany("DELETE FROM keyword_chunks WHERE id = ?", gone)
 
 
+def commit(db: sqlite3.Connection, source: str) -> None:
+    db.execute("UPDATE keyword_chunks SET committed = 1 WHERE source = ? AND committed = 0",
+               (source,))
+
+
+def rollback(db: sqlite3.Connection, source: str) -> int:
+    """Drop the uncommitted chunks of `source` (an interrupted ingest's); how many."""
+    gone = db.execute("SELECT id FROM keyword_chunks WHERE source = ? AND committed = 0",
+                      (source,)).fetchall()
+    db.executemany("DELETE FROM keywords WHERE rowid = ?", gone)
+    db.executemany("DELETE FROM keyword_chunks WHERE id = ?", gone)
+    return len(gone)
+
+
+def committed(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Which of `ids` belong to a document as the catalog records it."""
+    found: set[str] = set()
+    for begin in range(0, len(ids), 500):
+        batch = ids[begin:begin + 500]
+        marks = ",".join("?" * len(batch))
+        found.update(row[0] for row in db.execute(
+            f"SELECT chunk_id FROM keyword_chunks WHERE committed = 1 AND chunk_id IN ({marks})",
+            batch))
+    return found
+
+
+def committed_count(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT COUNT(*) FROM keyword_chunks WHERE committed = 1").fetchone()[0]
+
+
 def ids_for_source(db: sqlite3.Connection, source: str) -> set[str]:
     return {row[0] for row in db.execute("SELECT chunk_id FROM keyword_chunks WHERE source = ?",
                                          (source,))}
@@ -82,10 +124,12 @@ def search(db: sqlite3.Connection, query: str, n: int) -> list[str]:
     words = _without_common(db, words)
     match = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
     rows = db.execute(
-        "SELECT keyword_chunks.chunk_id FROM keywords"
+        "SELECT keyword_chunks.chunk_id, keyword_chunks.committed FROM keywords"
         " JOIN keyword_chunks ON keyword_chunks.id = keywords.rowid"
         " WHERE keywords MATCH ? ORDER BY rank LIMIT ?", (match, n)).fetchall()
-    return [row[0] for row in rows]
+    # Filtered here rather than in the query, which would stop FTS5 from keeping only
+    # the top n; uncommitted rows are rare (an ingest that is running or was killed).
+    return [chunk_id for chunk_id, is_committed in rows if is_committed]
 
 
 def _without_common(db: sqlite3.Connection, words: list[str]) -> list[str]:

@@ -6,9 +6,12 @@ the pipeline records it as skipped and goes on with the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
 import stat
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,8 +22,12 @@ SUPPORTED_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 # The bundled news articles start with a line like " date 2022-02-10 Some Title".
-_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})[ \t]+(\S[^\r\n]*?)[ \t]*(?:\r?\n|$)")
-_MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# Patterns here take each line whole and leave trimming to Python: a lazy group before
+# an optional run of spaces is quadratic on a long line of spaces.
+_HEADER = re.compile(r"[ \t]*+date[ \t]++(\d{4}-\d{2}-\d{2})[ \t]++(\S[^\r\n]*+)(?:\r?\n|$)")
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]++(\S[^\n]*+)", re.MULTILINE)
+_TITLE_CHARS = 200
+_WORD_CHAR = re.compile(r"[^\W_]")
 _HTML_BLOCKS = ("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt",
                 "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
                 "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
@@ -78,12 +85,15 @@ def load(path: Path) -> SourceDocument:
     doc = loader(data, source=source, sha256=sha, stem=path.stem)
     if not doc.text[doc.body_start:].strip():
         raise LoadError("no text to index" if kind in ("html", "pdf") else "empty file")
+    if not _WORD_CHAR.search(doc.text, doc.body_start):
+        raise LoadError("no words to index (no letters or digits)")
     return doc
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise LoadError("looks like a binary file, not text")
+    if b"\x00" in data:  # anywhere: text files never hold NUL bytes, UTF-16 and binaries do
+        raise LoadError("holds NUL bytes: a binary file, or text not saved as UTF-8 "
+                        "(re-save it as UTF-8)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -100,7 +110,8 @@ def _load_text(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDoc
     text = _decode(data)
     header = _HEADER.match(text)
     if header:
-        return SourceDocument(source=source, text=text, title=header.group(2), sha256=sha256,
+        title = header.group(2).rstrip(" \t")[:_TITLE_CHARS]
+        return SourceDocument(source=source, text=text, title=title, sha256=sha256,
                               kind="txt", date=header.group(1), body_start=header.end())
     return SourceDocument(source=source, text=text, title=_first_line_title(text) or
                           _title_from_stem(stem), sha256=sha256, kind="txt")
@@ -117,7 +128,8 @@ def _first_line_title(text: str) -> str | None:
 def _load_markdown(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
     text = _decode(data)
     heading = _MD_HEADING.search(text)
-    title = heading.group(1).strip() if heading else _title_from_stem(stem)
+    title = heading.group(1).rstrip(" \t#\r")[:_TITLE_CHARS] if heading else ""
+    title = title or _title_from_stem(stem)
     return SourceDocument(source=source, text=text, title=title, sha256=sha256, kind="md")
 
 
@@ -167,6 +179,21 @@ def _html_date(soup) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs and warns about every flaw it works around in a damaged PDF; the file's
+    fate is reported once, as skipped or indexed, so silence them while it reads."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _load_pdf(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocument:
     import io
 
@@ -174,11 +201,12 @@ def _load_pdf(data: bytes, *, source: str, sha256: str, stem: str) -> SourceDocu
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError("the PDF is encrypted; save a copy without a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        with _quiet_pypdf():
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise LoadError("the PDF is encrypted; save a copy without a password")
+            pages = [page.extract_text() or "" for page in reader.pages]
+            meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:

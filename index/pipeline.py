@@ -2,29 +2,38 @@
 
 Memory stays flat whatever the file size: a document is split, embedded and written
 `WRITE_BATCH` chunks at a time, so no more than one batch of vectors is ever held.
-The order of writes keeps the index whole if anything fails part-way: each batch goes
-to Chroma and then to the keyword index; only when every batch of a document is in
-do its stale chunks (an older version's) go, and only then does the catalog record
-the new version. Chunk ids follow content, so a run that was killed resumes where it
-stopped: batches already stored are not embedded again. A file that cannot be read
+The order of writes keeps the index whole if anything fails part-way. The catalog
+notes the document as pending; each batch goes to Chroma and then, uncommitted, to
+the keyword index; once every batch is in, the catalog records the new version and
+commits its chunks in one transaction, and only then do stale chunks (an older
+version's) go. Searches return committed chunks only, so whatever a kill leaves
+behind is never cited; the next writer rolls the pending note back (`repair`), and
+`doctor` sweeps the rest. Removal commits first too: the catalog forgets the document,
+then its chunks go. Chunk ids follow content, so a run that was killed resumes where
+it stopped: batches already stored are not embedded again. A file that cannot be read
 leaves its previously indexed version in place.
+
+One writer at a time: a lock file in the index folder (`write.lock`) keeps a second
+process out with a clear message, and threads of one process take turns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index import loaders, splitter
 from index.catalog import Catalog
 from index.embedder import Embedder, MiniLMEmbedder
-from index.store import ChunkStore
+from index.store import ChunkStore, StoreError
 from index.types import Chunk, IngestReport, SkippedFile, SourceDocument
 
 if TYPE_CHECKING:
@@ -37,6 +46,36 @@ WRITE_BATCH = 512
 """Chunks embedded and written together: the most an interrupted ingest loses."""
 LOG_EVERY = 5000
 """Without a terminal, a progress line every this many chunks."""
+
+
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+@dataclass
+class Checkup:
+    """What `Index.doctor` found and put right."""
+
+    rolled_back: list[str] = field(default_factory=list)
+    """Sources whose interrupted write was undone."""
+    orphan_chunks: int = 0
+    """Chunks in the vector store that no recorded document owns (deleted)."""
+    missing: list[str] = field(default_factory=list)
+    """Documents with chunks missing from the vector store (the next ingest redoes them)."""
+    catalog_reset: str | None = None
+    """Where a damaged catalog was moved before a fresh one was started."""
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.catalog_reset:
+            out.append(f"the catalog was damaged: moved to {self.catalog_reset}; ingest your "
+                       "folders again to rebuild it (chunks already embedded are reused)")
+        out += [f"rolled back an interrupted write of {s}" for s in self.rolled_back]
+        if self.orphan_chunks:
+            out.append(f"deleted {self.orphan_chunks} chunks that no indexed document owns")
+        out += [f"{s} has chunks missing: the next `rag ingest` of it writes it again"
+                for s in self.missing]
+        return out or ["the index is consistent"]
 
 
 @dataclass(frozen=True)
@@ -129,7 +168,13 @@ class Index:
         for root in roots:
             if not root.exists():
                 raise FileNotFoundError(str(root))
+        with self.writing():
+            self.repair()
+            self._heal()
+            return self._ingest(roots, started, progress, progress_bar)
 
+    def _ingest(self, roots: list[Path], started: float, progress: Progress | None,
+                progress_bar: bool | None) -> IngestReport:
         # First pass: what changed, and how many chunks that makes (for the progress
         # total). Nothing is kept but counts: the second pass reads each file again.
         unchanged, skipped = [], []
@@ -170,7 +215,7 @@ class Index:
                 prefix = str(root.resolve()).rstrip(os.sep) + os.sep
                 for source in self.catalog.sources():
                     if source.startswith(prefix) and source not in present:
-                        self.remove(source)
+                        self._remove(source)
                         removed.append(source)
 
         return IngestReport(
@@ -194,6 +239,7 @@ class Index:
         # Spans are small; chunks (with their text) exist one batch at a time.
         spans = list(splitter.chunk_spans(doc, self.chunk_size, self.chunk_overlap))
         ids: set[str] = set()
+        self.catalog.begin(doc.source)
         for begin in range(0, len(spans), WRITE_BATCH):
             batch = [splitter.make_chunk(doc, start, end, begin + offset) for offset, (start, end)
                      in enumerate(spans[begin:begin + WRITE_BATCH])]
@@ -204,15 +250,22 @@ class Index:
             self.catalog.add_chunks(batch)
             ids.update(c.id for c in batch)
             report.advance(len(batch))
-        stale = (self.catalog.chunk_ids(doc.source) | self.store.ids_for_source(doc.source)) - ids
-        self.store.delete(stale)
+        stale = (self.catalog.chunk_ids(doc.source) - ids)  # keyword rows of old versions
         self.catalog.put(doc, self.chunking, ids)
+        self.store.delete(stale | (self.store.ids_for_source(doc.source) - ids))
+        self.catalog.finish(doc.source)
         return len(ids)
 
     def remove(self, source: str) -> int:
         """Drop one document and its chunks; returns how many chunks went."""
+        with self.writing():
+            return self._remove(source)
+
+    def _remove(self, source: str) -> int:
+        self.catalog.begin(source)
+        self.catalog.remove(source)  # from here on nothing of it is found
         count = self.store.delete_source(source)
-        self.catalog.remove(source)
+        self.catalog.finish(source)
         return count
 
     def keyword_search(self, query: str, n: int) -> list[Chunk]:
@@ -220,11 +273,114 @@ class Index:
         self._ensure_keywords()
         return self.store.get(self.catalog.keyword_search(query, n))
 
+    def vector_search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
+        """The `k` nearest chunks of recorded documents, with their cosine similarity."""
+        found = self.store.query(vector, k)
+        committed = self.catalog.committed([chunk.id for chunk, _ in found])
+        return [(chunk, similarity) for chunk, similarity in found if chunk.id in committed]
+
+    # Consistency -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's writer lock: threads of this process wait their turn; another
+        process gets a `StoreError` that says who holds it."""
+        with _THREAD_LOCKS_GUARD:
+            key = str(self.directory.resolve())
+            lock = _THREAD_LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            import fcntl
+
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                handle = open(self.directory / "write.lock", "a+")  # noqa: SIM115
+            except OSError as exc:
+                raise StoreError(
+                    f"the index at {self.directory} is read-only ({exc.strerror}); adding or "
+                    "removing documents needs write access to that folder") from exc
+            with handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise StoreError(
+                        f"another process ({holder}) is adding or removing documents in "
+                        f"{self.directory}; wait for it to finish, then try again") from None
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"pid {os.getpid()}")
+                handle.flush()
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def repair(self) -> list[str]:
+        """Undo the writes a kill interrupted (call while `writing`); returns their
+        sources. The recorded version of each stays; the new chunks stay in the vector
+        store, unsearchable, so a re-ingest resumes from them, unless the file is gone."""
+        undone = []
+        for source in self.catalog.pending():
+            uncommitted = self.catalog.rollback(source)
+            # Nothing uncommitted: the catalog's part was done (a new version recorded, or
+            # the document removed) and only the vector store's clean-up was cut short.
+            if not uncommitted or not Path(source).exists():
+                self.store.delete(self.store.ids_for_source(source)
+                                  - self.catalog.chunk_ids(source))
+            self.catalog.finish(source)
+            undone.append(source)
+        return undone
+
+    def _heal(self) -> list[str]:
+        """Documents whose chunks are missing from the vector store (deleted, emptied,
+        restored from an older backup) are marked so that this ingest writes them again.
+        A count decides whether to look (50 ms at a million chunks)."""
+        if self.store.count() >= self.catalog.committed_count():
+            return []
+        missing = []
+        for source, expected in self.catalog.chunk_counts().items():
+            if len(self.store.ids_for_source(source)) < expected:
+                self.catalog.invalidate(source)
+                missing.append(source)
+        return missing
+
+    def doctor(self) -> Checkup:
+        """Check the index and put right what drifted: interrupted writes, chunks no
+        document owns, documents with chunks missing, a catalog that cannot be read."""
+        checkup = Checkup()
+        with self.writing():
+            try:
+                self.catalog.sources()
+            except StoreError:
+                if self.store.url is not None:
+                    raise
+                checkup.catalog_reset = self._reset_catalog()
+            checkup.rolled_back = self.repair()
+            checkup.missing = self._heal()
+            if checkup.catalog_reset:
+                return checkup  # the chunks are kept: the re-ingest reuses them
+            orphans: list[str] = []
+            for page in self.store.id_pages():
+                committed = self.catalog.committed(page)
+                orphans += [i for i in page if i not in committed]
+            self.store.delete(orphans)  # after the scan: deleting would shift its pages
+            checkup.orphan_chunks = len(orphans)
+        return checkup
+
+    def _reset_catalog(self) -> str:
+        path = Path(self.catalog.path)
+        self.catalog.close()
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        self.catalog = Catalog(path)
+        return str(aside)
+
     def _ensure_keywords(self) -> None:
         """Indexes made before the keyword index lived in the catalog get one, once."""
         if self._keywords_checked:
             return
         if self.catalog.keyword_count() == 0 and self.catalog.sources():
             for page in self.store.pages():
-                self.catalog.add_chunks(page)
+                self.catalog.add_chunks(page, committed=True)
         self._keywords_checked = True

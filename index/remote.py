@@ -68,6 +68,10 @@ class RemoteCatalog:
 
     # Reads: from the replica, once it is in step with the server ---------------
 
+    def has_documents(self) -> bool:
+        self.sync()
+        return self.replica.has_documents()
+
     def sources(self) -> list[str]:
         self.sync()
         return self.replica.sources()
@@ -91,6 +95,39 @@ class RemoteCatalog:
     def chunk_ids(self, source: str) -> set[str]:
         return self.replica.chunk_ids(source)
 
+    def committed(self, ids: list[str]) -> set[str]:
+        self.sync()
+        return self.replica.committed(ids)
+
+    def committed_count(self) -> int:
+        self.sync()
+        return self.replica.committed_count()
+
+    def chunk_counts(self) -> dict[str, int]:
+        self.sync()
+        return self.replica.chunk_counts()
+
+    # The journal of interrupted writes is this process's own (in its replica).
+
+    def begin(self, source: str) -> None:
+        self.replica.begin(source)
+
+    def pending(self) -> list[str]:
+        return self.replica.pending()
+
+    def finish(self, source: str) -> None:
+        self.replica.finish(source)
+
+    def rollback(self, source: str) -> int:
+        return self.replica.rollback(source)
+
+    def invalidate(self, source: str) -> None:
+        self.replica.invalidate(source)
+
+    @property
+    def read_only(self) -> bool:
+        return self.replica.read_only
+
     def fingerprint(self, source: str) -> tuple[str, str] | None:
         """What the server holds for `source` (not the replica: another process may
         have indexed it since)."""
@@ -106,8 +143,8 @@ class RemoteCatalog:
 
     # Writes: server first, then the replica -------------------------------------
 
-    def add_chunks(self, chunks: Iterable[Chunk]) -> None:
-        self.replica.add_chunks(chunks)  # the chunks themselves are on the server already
+    def add_chunks(self, chunks: Iterable[Chunk], committed: bool = False) -> None:
+        self.replica.add_chunks(chunks, committed)  # the chunks are on the server already
 
     def put(self, doc: SourceDocument, chunking: str, chunk_ids: set[str]) -> None:
         key = _key(doc.source)

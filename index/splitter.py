@@ -17,10 +17,17 @@ DEFAULT_CHUNK_OVERLAP = 120
 SHORT_PARAGRAPH = 80
 """Paragraphs shorter than this (headings, bylines) are chunked with the next one."""
 
-_PARAGRAPH_BREAK = re.compile(r"[ \t\r\f\v]*\n(?:[ \t\r\f\v]*\n)+")
+# Both patterns run in linear time on any input: a match may only begin where a run of
+# its leading characters begins (the look-behind), and runs are taken whole (possessive
+# `*+`/`++`), so a long run of spaces or dots is scanned once, not once per character.
+_PARAGRAPH_BREAK = re.compile(r"(?<![ \t\r\f\v])[ \t\r\f\v]*+\n(?:[ \t\r\f\v]*+\n)+")
 # End punctuation, optional closing quotes/brackets, whitespace, then something that
 # can start a sentence.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[#@]?[A-Z0-9À-Ý])")
+_SENTENCE_END = re.compile(
+    r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[#@]?[A-Z0-9À-Ý])")
+_WORD_CHAR = re.compile(r"[^\W_]")
+"""A letter or digit in any script: a piece without one (a rule of dashes, a run of
+dots) can answer no question, so it is not made into a chunk."""
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen col lt sgt capt cmdr adm gov sen rep st jr sr vs etc no nos "
     "fig vol inc ltd co corp dept est approx jan feb mar apr jun jul aug sep sept oct nov "
@@ -160,7 +167,8 @@ def chunk_spans(doc: SourceDocument, chunk_size: int = DEFAULT_CHUNK_SIZE,
     text = doc.text
 
     def windows(sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        pieces = [piece for span in sentences for piece in _split_long(text, span, chunk_size)]
+        pieces = [piece for span in sentences for piece in _split_long(text, span, chunk_size)
+                  if _WORD_CHAR.search(text, *piece)]
         return _windows(pieces, chunk_size, chunk_overlap)
 
     pending: list[tuple[int, int]] = []

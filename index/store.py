@@ -49,6 +49,13 @@ def open_client(path: Path | None = None, url: str | None = None,
         raise StoreError(f"cannot open the vector store at {path}: {exc}") from exc
 
 
+def _read_only(exc: BaseException, path: Path) -> bool:
+    import os
+
+    text = str(exc).lower().replace("-", "")
+    return path.is_dir() and ("readonly" in text or not os.access(path, os.W_OK))
+
+
 class ChunkStore:
     """The chunk collection, on disk under `path` or on the Chroma server at `url`,
     opened on first use."""
@@ -59,6 +66,8 @@ class ChunkStore:
         self.url, self.headers = url, headers
         self._collection = None
         self._lock = threading.Lock()
+        self.read_only = False
+        """Searching a private copy, because the folder on disk cannot be written."""
 
     @property
     def collection(self):
@@ -68,7 +77,12 @@ class ChunkStore:
             return self._collection
 
     def _open(self):
-        client = open_client(self.path, self.url, self.headers)
+        try:
+            client = open_client(self.path, self.url, self.headers)
+        except StoreError as exc:
+            if self.path is None or not _read_only(exc, self.path):
+                raise
+            client = self._snapshot()
         where = self.url or self.path
         try:
             return client.get_or_create_collection(
@@ -76,6 +90,20 @@ class ChunkStore:
             )
         except Exception as exc:  # chromadb raises many types for a bad store
             raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
+
+    def _snapshot(self):
+        """A client on a private copy of a read-only store (Chroma writes to its files
+        even to read them, and has no read-only mode), removed when the process ends."""
+        import atexit
+        import shutil
+        import tempfile
+
+        assert self.path is not None
+        copy = Path(tempfile.mkdtemp(prefix="rag-readonly-")) / "chroma"
+        atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
+        shutil.copytree(self.path, copy)
+        self.read_only = True
+        return open_client(copy)
 
     def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
         if len(chunks) != len(embeddings):
@@ -140,6 +168,15 @@ class ChunkStore:
     def pages_of(self, source: str, size: int = _WRITE_BATCH) -> Iterator[list[Chunk]]:
         """The chunks of one document, `size` at a time."""
         return self._pages({"source": source}, size)
+
+    def id_pages(self, size: int = 5000) -> Iterator[list[str]]:
+        """Every stored chunk id, `size` at a time (do not delete while paging)."""
+        for offset in range(0, 1 << 62, size):
+            ids = self.collection.get(include=[], limit=size, offset=offset)["ids"]
+            if ids:
+                yield ids
+            if len(ids) < size:
+                return
 
     def _pages(self, where: dict | None, size: int) -> Iterator[list[Chunk]]:
         for offset in range(0, 1 << 62, size):

@@ -22,6 +22,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from index import DocumentInfo, Index, IngestReport
+from index.pipeline import Checkup
 from index.catalog import Catalog
 from index.embedder import ModelLoadError
 from index.splitter import paragraph_spans
@@ -107,6 +108,14 @@ class Assistant:
             raise IndexUnavailableError(str(exc)) from exc
         except ModelLoadError as exc:
             raise ModelUnavailableError(str(exc)) from exc
+
+    def doctor(self) -> Checkup:
+        """Check the index and repair drift between the vector store and the catalog
+        (what a killed ingest or a deleted file leaves); see `Index.doctor`."""
+        try:
+            return self.index.doctor()
+        except StoreError as exc:
+            raise IndexUnavailableError(str(exc)) from exc
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents, by source path."""
@@ -340,11 +349,14 @@ class Assistant:
         if not self.index.exists:  # do not create an index just to look
             raise EmptyIndexError()
         try:
-            empty = self.index.store.is_empty()
+            if not self.index.catalog.has_documents():
+                raise EmptyIndexError()
+            if self.index.store.is_empty():
+                raise IndexUnavailableError(
+                    "The index lists documents but its vector store holds no chunks (it was "
+                    "deleted or damaged). Run `rag ingest` on the same folders to rebuild it.")
         except StoreError as exc:
             raise IndexUnavailableError(str(exc)) from exc
-        if empty:
-            raise EmptyIndexError()
 
     def _model(self, backend: str) -> BaseChatModel:
         if self._chat_model is not None:

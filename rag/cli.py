@@ -126,6 +126,16 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    assistant = _assistant(args)
+    if not assistant.index.exists:
+        print("No index here yet. Run `rag ingest <folder>`.")
+        return 0
+    for line in assistant.doctor().lines():
+        print(line)
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import launch
 
@@ -192,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("source", help="path of the document, as listed by `rag docs`")
     common(remove)
     remove.set_defaults(func=cmd_remove)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the index and repair what a killed ingest or a damaged file "
+                       "left", description="Roll back interrupted writes, delete chunks no "
+        "indexed document owns, mark documents whose chunks are missing so the next ingest "
+        "writes them again, and set a damaged catalog aside. Safe to run at any time; it "
+        "waits for no one and fails if another process is writing.")
+    common(doctor)
+    doctor.set_defaults(func=cmd_doctor)
 
     ui = commands.add_parser("ui", help="start the chat UI in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -81,7 +81,7 @@ class Retriever:
         depth = self.candidates + (EXCLUDE_MARGIN if exclude else 0)
         if vector is None:
             vector = self.index.embedder.embed_query(question)
-        dense = self.index.store.query(list(vector), depth)
+        dense = self.index.vector_search(list(vector), depth)
         keyword = self.index.keyword_search(question, depth)
         if exclude:
             dense = [(c, s) for c, s in dense if not _excluded(c, exclude)][:self.candidates]

@@ -24,7 +24,7 @@ def db():
         _chunk("a", 1, "Some 30,000 troops moved 1,000km in 3.5 days."),
         _chunk("b", 0, "A lighthouse stands on the rocks; the lighthouse lamp is old."),
         _chunk("b", 1, "Nothing about towers here, only the weather report."),
-    ])
+    ], committed=True)
     return connection
 
 
@@ -69,3 +69,15 @@ def test_words_in_a_large_share_of_a_big_collection_are_left_out(db, monkeypatch
 
 def test_small_collections_are_searched_exactly(db):
     assert keywords._without_common(db, ["lighthouse", "lamp"]) == ["lighthouse", "lamp"]
+
+
+def test_chunks_are_found_only_once_committed_and_a_rollback_drops_them(db):
+    keywords.add(db, [_chunk("c", 0, "The lighthouse of Pharos was a wonder.")])
+    assert "c-0" not in keywords.search(db, "Pharos lighthouse", 10)
+    assert keywords.committed(db, ["c-0", "a-0"]) == {"a-0"}
+    keywords.rollback(db, "c")
+    assert keywords.ids_for_source(db, "c") == set()
+    keywords.add(db, [_chunk("c", 0, "The lighthouse of Pharos was a wonder.")])
+    keywords.commit(db, "c")
+    assert keywords.search(db, "Pharos", 10) == ["c-0"]
+    assert keywords.committed_count(db) == 5

@@ -73,7 +73,7 @@ def test_pdf_pages_are_numbered(tmp_path):
         ("slides.pptx", b"PK\x03\x04 zipped", "unsupported file type '.pptx'"),
         ("empty.txt", b"   \n\n", "empty file"),
         ("latin1.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "not valid UTF-8 text"),
-        ("binary.md", b"\x00\x01\x02binary\x00", "looks like a binary file"),
+        ("binary.md", b"\x00\x01\x02binary\x00", "holds NUL bytes"),
         ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
         ("scripts.html", b"<html><script>alert(1)</script></html>", "no text to index"),
     ],

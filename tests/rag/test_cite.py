@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from index.loaders import load
 from rag.calibration import load_calibration
@@ -132,3 +134,19 @@ def test_markers_are_parsed_in_their_usual_shapes():
     clean, markers = strip_markers("A [1]. B [2, 3]. C [Passage 4][5]. D [1-2].")
     assert clean == "A. B. C. D."
     assert [numbers for _, numbers in markers] == [(1,), (2, 3), (4,), (5,), (1, 2)]
+
+
+_WORDS = sorted({w for p in PASSAGES for w in p.text.split()}) + ["[1]", "[2]", "[3]", "[9]",
+                                                                   ".", "\n", "and"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=30).map(" ".join))
+def test_every_quote_is_the_source_text_at_its_offsets(checker, draft):
+    result = checker.check("What did Russia send?", draft, PASSAGES)
+    for citation in result.citations:
+        assert DOC.text[citation.start:citation.end] == citation.quote
+        assert citation.quote.strip()
+    markers = {c.marker for c in result.citations}
+    assert markers == set(range(1, len(markers) + 1))
