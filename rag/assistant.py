@@ -22,9 +22,9 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from index import DocumentInfo, Index, IngestReport
-from index.pipeline import Checkup
 from index.catalog import Catalog
 from index.embedder import ModelLoadError
+from index.pipeline import Checkup
 from index.splitter import paragraph_spans
 from index.store import StoreError
 from rag import llm

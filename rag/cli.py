@@ -139,7 +139,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import launch
 
-    launch(_settings(args), host=args.host, port=args.port)
+    launch(_settings(args), host=args.host, port=args.port,
+           insecure_no_auth=args.insecure_no_auth)
     return 0
 
 
@@ -215,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="start the chat UI in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--insecure-no-auth", action="store_true",
+                    help="allow a --host other than loopback without RAG_UI_AUTH (anyone who "
+                         "can reach the machine can then use and change the index)")
     ui.add_argument("--backend", metavar="NAME",
                     help=f"default backend for the chat: {', '.join(BACKENDS)}")
     common(ui)

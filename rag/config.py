@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     request_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a server.")
 
     ui_auth: str | None = Field(None, description="`user:password` to require a login in the UI.")
+    ui_allowed_hosts: str = Field(
+        "", description="Comma-separated host names the UI answers to besides loopback and "
+        "the address it binds (requests for any other name are refused, against DNS "
+        "rebinding).")
     ui_max_upload_mb: int = Field(20, ge=1, description="Largest file the UI accepts.")
     ui_concurrency: int | None = Field(
         None, ge=1, description="Questions the UI and `/ask` work on at once (default: 2 for "
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
     def _auth_shape(cls, value: str | None) -> str | None:
         if value is not None and (":" not in value or value.startswith(":")):
             raise ValueError("must look like user:password")
+        if value is not None and not value.split(":", 1)[1]:
+            raise ValueError("the password is empty; set RAG_UI_AUTH=user:password with a "
+                             "password")
         return value
 
     @model_validator(mode="after")

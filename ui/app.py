@@ -12,6 +12,7 @@ import html
 import logging
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -266,13 +267,40 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
+           insecure_no_auth: bool = False) -> None:
+    """Serve the chat UI (Gradio inside `ui.security.Guard`) until interrupted.
+
+    Raises:
+        ConfigError: `host` is not loopback and no login is set (unless
+            `insecure_no_auth`).
+    """
+    import uvicorn
+    from fastapi import FastAPI
+
+    from rag.errors import ConfigError
+    from ui.security import LOOPBACK, Guard, allowed_hosts
+
+    if host not in LOOPBACK and not settings.ui_auth:
+        if not insecure_no_auth:
+            raise ConfigError(
+                f"--host {host} lets other machines in, and there is no login: set "
+                "RAG_UI_AUTH=user:password, or pass --insecure-no-auth if you really mean it")
+        print(f"WARNING: serving on {host} without a login: anyone who can reach this "
+              "machine can read and change the index.", file=sys.stderr, flush=True)
     assistant = Assistant(settings)
     # Load the models while the page opens, so the first answer does not wait for them.
     threading.Thread(target=assistant.warm_up, daemon=True, name="warm-up").start()
-    app = build_app(assistant)
+    blocks = build_app(assistant)
+    blocks.queue(default_concurrency_limit=1, max_size=settings.ui_queue_size)
     auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
-    app.queue(default_concurrency_limit=1, max_size=settings.ui_queue_size).launch(
-        server_name=host, server_port=port, share=False, auth=auth,
+    server = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    server = gr.mount_gradio_app(
+        server, blocks, path="", server_name=host, server_port=port, auth=auth,
         max_file_size=f"{settings.ui_max_upload_mb}mb", css=CSS, head=HEAD,
         footer_links=["api"], show_error=True)
+    hosts = allowed_hosts(host, settings.ui_allowed_hosts.split(","))
+    shown = "[::1]" if host == "::1" else host
+    print(f"Chat UI on http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
+    uvicorn.run(Guard(server, hosts), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=2)

@@ -136,8 +136,10 @@ def test_html_inside_a_document_shows_as_text(page, tmp_path):
     risky = tmp_path / "badge-note.txt"
     risky.write_text("The visitor badge colour for the east gate is teal. "
                      "<script>window.__pwned = 1</script><b>bold claim</b>\n")
-    _upload(page, risky)
+    status = _upload(page, risky)
+    assert "Added 1" in status, status
     ask(page, "What is the visitor badge colour for the east gate?")
+    assert "teal" in page.locator("#rag-chat .rag-answer").last.inner_text()
     message = page.locator("#rag-chat .message, #rag-chat [data-testid=bot]").last
     page.locator("#rag-chat a.rag-cite").last.click()
     shown = page.locator("#rag-viewer").inner_text()
