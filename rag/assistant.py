@@ -51,10 +51,22 @@ from rag.extractive import extractive_answer
 from rag.focus import ScoredSentence, SentenceRanker, focus
 from rag.prompt import ANSWER_PROMPT, JUDGE_PROMPT, NO_ANSWER, SYSTEM, format_passages
 from rag.retrieve import Retriever, Span
+from rag.script import CROSS_SCRIPT_TOKENS, cross_script
 from rag.types import Answer, Passage
 from rag.vectors import Vectors
 
 MAX_QUESTION_CHARS = 2000
+
+
+def _check_index_dir(path: Path) -> None:
+    """A one-line error for an index folder that cannot be one (it, or a folder above
+    it, is a file), before anything tries to create it."""
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise ConfigError(f"The index folder {path} cannot be used: {place} is a file. "
+                                  "Point --index-dir (RAG_INDEX_DIR) at a folder.")
+            return
 
 
 class Assistant:
@@ -69,6 +81,7 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, *,
                  chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings or Settings()
+        _check_index_dir(self.settings.index_dir)
         self.index = Index(self.settings.index_dir, chunk_size=self.settings.chunk_size,
                            chunk_overlap=self.settings.chunk_overlap,
                            chroma_url=self.settings.chroma_url,
@@ -97,9 +110,20 @@ class Assistant:
         Raises:
             PathNotFoundError: a path does not exist (the index is left as it was).
         """
+        if isinstance(paths, (str, Path)):
+            paths = [paths]  # one path, not a sequence of characters
+        if paths is None:
+            raise InputError("Give at least one file or folder to ingest.")
         paths = list(paths)
         if not paths:
             raise InputError("Give at least one file or folder to ingest.")
+        for path in paths:
+            if not isinstance(path, (str, Path)) or not str(path).strip():
+                raise InputError(f"Each path to ingest must be a file or folder name, got "
+                                 f"{path!r}.")
+            if Path(path).expanduser().resolve() == Path("/"):
+                raise InputError("Refusing to index the whole filesystem (/): give the folder "
+                                 "that holds your documents.")
         try:
             return self.index.ingest(paths, progress=progress, progress_bar=progress_bar)
         except FileNotFoundError as exc:
@@ -185,6 +209,9 @@ class Assistant:
         """
         backend = self._backend(backend)
         question = self._validate(question)
+        if passages is not None and (isinstance(passages, bool) or not isinstance(passages, int)
+                                     or passages < 1):
+            raise InputError(f"passages must be a whole number of at least 1, got {passages!r}.")
         turns = normalise_history(history)
         self._require_documents()
         started = time.perf_counter()
@@ -214,7 +241,10 @@ class Assistant:
         else:
             inputs = {"context": format_passages(shown), "question": standalone}
             model = self._model(backend)
-            chain = ANSWER_PROMPT | llm.probed(model, probe) | StrOutputParser()
+            limit = {}
+            if cross_script(standalone, [p.text for p in shown]):
+                limit = llm.max_tokens(model, min(CROSS_SCRIPT_TOKENS, self.settings.max_tokens))
+            chain = ANSWER_PROMPT | llm.probed(model, probe, **limit) | StrOutputParser()
             try:
                 for piece in llm.stream_detached(lambda: chain.stream(inputs),
                                                  llm.lock_for(model)):
@@ -337,8 +367,15 @@ class Assistant:
 
     @staticmethod
     def _validate(question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str):
+            raise InputError(f"The question must be text (a str), not {type(question).__name__}.")
+        if not question.strip():
             raise InputError("The question is empty: type a question about your documents.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("The question is not valid UTF-8 text; retype it, or set your "
+                             "terminal to UTF-8.") from None
         question = " ".join(question.split())
         if len(question) > MAX_QUESTION_CHARS:
             raise InputError(f"The question is {len(question)} characters long; keep it under "

@@ -260,6 +260,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen failure: one line still
+        if args.debug:
+            raise
+        detail = " ".join(str(exc).split())[:300] or "no details"
+        print(f"error: unexpected {type(exc).__name__}: {detail} (run again with --debug for "
+              "the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -208,6 +208,12 @@ class TokenProbe:
         return logits
 
 
+def max_tokens(model: BaseChatModel, tokens: int) -> dict[str, int]:
+    """The per-call keyword that caps the length of `model`'s answer."""
+    return {"num_predict": tokens} if type(model).__name__ == "ChatOllama" else \
+        {"max_tokens": tokens}
+
+
 def probed(model: BaseChatModel, probe: TokenProbe, **kwargs) -> Runnable:
     """`model` with `probe` watching its tokens (local models; others run unwatched)."""
     if _llama(model) is None:
