@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -24,6 +23,7 @@ from rag.assistant import Assistant  # noqa: E402
 from rag.config import BACKENDS, Settings  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.types import Answer  # noqa: E402
+from ui import uploads as uploads_module  # noqa: E402
 from ui.render import answer_html, documents_table, timings_line, viewer_html  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -165,33 +165,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     def index_files(files: list[str] | None, progress=gr.Progress()):
         if not files:
             raise gr.Error("Choose one or more files to index.")
-        uploads.mkdir(parents=True, exist_ok=True)
-        kept, too_big = [], []
-        limit = settings.ui_max_upload_mb * 1024 * 1024
-        for file in files:
-            path = Path(file)
-            if path.stat().st_size > limit:
-                too_big.append(path.name)
-                continue
-            target = uploads / path.name
-            shutil.copyfile(path, target)
-            kept.append(target)
         progress(0, desc="Indexing…")
         try:
-            report = assistant.ingest(kept, progress=lambda done, total: progress(
-                done / max(total, 1), desc=f"Embedding {done}/{total} chunks"),
-                progress_bar=False) if kept else None
+            staged = uploads_module.stage(files, uploads, settings.ui_max_upload_mb * 2**20)
+            report = uploads_module.ingest(staged, lambda paths: assistant.ingest(
+                paths, progress=lambda done, total: progress(
+                    done / max(total, 1), desc=f"Embedding {done}/{total} chunks"),
+                progress_bar=False))
         except Exception as exc:
             raise _user_error(exc) from None
         parts = []
         if report is not None:
             parts.append(f"Added {len(report.added)}, updated {len(report.updated)}, "
-                         f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)} "
+                         f"unchanged {len(report.unchanged)}, skipped "
+                         f"{len(report.skipped) + len(staged.skipped)} "
                          f"({report.chunks_written} chunks in {report.seconds:.1f} s).")
             parts += [f"Skipped {Path(s.path).name}: {s.reason}." for s in report.skipped]
-            for skipped in report.skipped:  # do not keep what could not be indexed
-                Path(skipped.path).unlink(missing_ok=True)
-        parts += [f"Skipped {name}: larger than {settings.ui_max_upload_mb} MB." for name in too_big]
+        parts += [f"Skipped {reason}." for reason in staged.skipped]
         table, choices = refresh()
         return " ".join(parts), table, choices, None
 
@@ -202,8 +192,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             count = assistant.remove(source)
         except Exception as exc:
             raise _user_error(exc) from None
-        if Path(source).parent == uploads.resolve():
-            Path(source).unlink(missing_ok=True)
+        uploads_module.forget(source, uploads)
         table, choices = refresh()
         return f"Removed {Path(source).name} ({count} chunks).", table, choices
 

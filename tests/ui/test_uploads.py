@@ -1,0 +1,83 @@
+"""Upload staging: safe names, and nothing already kept is lost to a bad upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.types import IngestReport, SkippedFile
+from ui import uploads
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd.txt", "passwd.txt"), ("/abs/path/notes.md", "notes.md"),
+    ("..\\..\\win.txt", "win.txt"), (".hidden.md", "hidden.md"), ("..", "upload.txt"),
+    ("a<b>|c?.txt", "a_b_c_.txt"), ("x" * 300 + ".md", "x" * 117 + ".md"),
+])
+def test_safe_names(name, safe):
+    assert uploads.safe_name(name) == safe
+
+
+def _upload(tmp_path: Path, name: str, data: bytes) -> str:
+    folder = tmp_path / "gradio-tmp"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def _report(skipped: list[Path] = ()) -> IngestReport:
+    return IngestReport(added=(), updated=(), unchanged=(), removed=(),
+                        skipped=tuple(SkippedFile(str(p), "bad") for p in skipped),
+                        chunks_written=0, total_chunks=0, seconds=0.0)
+
+
+def test_a_bad_upload_keeps_the_earlier_file_of_that_name(tmp_path):
+    kept = tmp_path / "uploads"
+    kept.mkdir()
+    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    sent = _upload(tmp_path, "notes.md", b"\x00binary\x00")
+    staged = uploads.stage([sent], kept, 2**20)
+    assert staged.paths == [] and "NUL" in staged.skipped[0]
+    assert (kept / "notes.md").read_text().endswith("The first version.\n")
+    assert not Path(sent).exists(), "Gradio's copy is deleted"
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]
+
+
+def test_a_failed_ingest_puts_the_earlier_file_back(tmp_path):
+    kept = tmp_path / "uploads"
+    kept.mkdir()
+    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    staged = uploads.stage([_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n"),
+                            _upload(tmp_path, "new.md", b"# New\n\nA new file.\n")], kept, 2**20)
+    assert (kept / "notes.md").read_text().endswith("Version two.\n")
+
+    def fail(paths):
+        raise RuntimeError("the embedder died")
+
+    with pytest.raises(RuntimeError):
+        uploads.ingest(staged, fail)
+    assert (kept / "notes.md").read_text().endswith("The first version.\n")
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]
+
+
+def test_a_successful_ingest_keeps_the_new_file_only(tmp_path):
+    kept = tmp_path / "uploads"
+    kept.mkdir()
+    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    staged = uploads.stage([_upload(tmp_path, "../notes.md", b"# Notes\n\nVersion two.\n"),
+                            _upload(tmp_path, "other.md", b"# Other\n\nWords.\n")], kept, 2**20)
+    uploads.ingest(staged, lambda paths: _report(skipped=[kept / "other.md"]))
+    assert (kept / "notes.md").read_text().endswith("Version two.\n")
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"], "a skipped file is not kept"
+
+
+def test_oversized_uploads_are_skipped_and_removing_forgets_the_copy(tmp_path):
+    kept = tmp_path / "uploads"
+    staged = uploads.stage([_upload(tmp_path, "big.txt", b"word " * 1000)], kept, 100)
+    assert staged.paths == [] and "larger than" in staged.skipped[0]
+    (kept / "gone.md").write_text("x")
+    uploads.forget(str((kept / "gone.md").resolve()), kept)
+    uploads.forget(str(tmp_path / "elsewhere.md"), kept)  # not an upload: left alone
+    assert not (kept / "gone.md").exists()

@@ -1,0 +1,115 @@
+"""Files uploaded in the UI, kept in `<index_dir>/uploads/` under a safe name.
+
+An upload never costs what is already there: it is copied to a hidden temporary name,
+checked by the loader, and only then put in place, with the earlier file of that name
+set aside until the ingest succeeds (and put back if it fails). Gradio's own copy in
+its temporary folder is deleted at once, so a removed document cannot be fetched by
+URL afterwards; removing a document deletes the kept copy too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index import loaders
+from index.types import IngestReport
+
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+MAX_NAME = 120
+
+
+def safe_name(name: str) -> str:
+    """A file name with no folders, no traversal and no odd characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if not name:
+        return "upload.txt"
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        return name[:MAX_NAME]
+    return f"{stem[:MAX_NAME - len(suffix) - 1]}.{suffix[:20]}"
+
+
+@dataclass
+class Staged:
+    """Uploads in place for an ingest, and how to undo that."""
+
+    paths: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    _previous: dict[Path, Path | None] = field(default_factory=dict)
+
+    def keep(self) -> None:
+        """The ingest succeeded: drop the earlier copies."""
+        for backup in self._previous.values():
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+        self._previous.clear()
+
+    def undo(self, only: set[Path] | None = None) -> None:
+        """Put the earlier copies back (or remove new files that had none)."""
+        for final, backup in list(self._previous.items()):
+            if only is not None and final not in only:
+                continue
+            if backup is not None:
+                os.replace(backup, final)
+            else:
+                final.unlink(missing_ok=True)
+            del self._previous[final]
+
+
+def stage(files: list[str], folder: Path, max_bytes: int) -> Staged:
+    """Check each uploaded file and move it into `folder`; see the module docstring."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = Staged()
+    for file in files:
+        upload = Path(file)
+        final = folder / safe_name(upload.name)
+        try:
+            if upload.stat().st_size > max_bytes:
+                staged.skipped.append(f"{final.name}: larger than {max_bytes // 2**20} MB")
+                continue
+            incoming = folder / f".incoming-{uuid.uuid4().hex}-{final.name}"
+            shutil.copyfile(upload, incoming)
+        finally:
+            upload.unlink(missing_ok=True)  # Gradio's copy: nothing serves it any more
+        try:
+            loaders.load(incoming)
+        except loaders.LoadError as exc:
+            incoming.unlink(missing_ok=True)
+            staged.skipped.append(f"{final.name}: {exc}")
+            continue
+        backup = None
+        if final.exists():
+            backup = folder / f".previous-{uuid.uuid4().hex}-{final.name}"
+            os.replace(final, backup)
+        os.replace(incoming, final)
+        staged._previous[final] = backup
+        staged.paths.append(final)
+    return staged
+
+
+def ingest(staged: Staged, run: Callable[[list[Path]], IngestReport]) -> IngestReport | None:
+    """Ingest the staged files with `run`; undo them all if it fails, and any it skips."""
+    if not staged.paths:
+        return None
+    try:
+        report = run(staged.paths)
+    except BaseException:
+        staged.undo()
+        raise
+    staged.undo(only={Path(s.path) for s in report.skipped})
+    staged.keep()
+    return report
+
+
+def forget(source: str, folder: Path) -> None:
+    """Delete the kept copy of a removed document, if it was an upload."""
+    path = Path(source)
+    if path.parent == folder.resolve():
+        path.unlink(missing_ok=True)
