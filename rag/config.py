@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     ui_concurrency: int | None = Field(
         None, ge=1, description="Questions the UI and `/ask` work on at once (default: 2 for "
         "the local backend, whose model generates one answer at a time, 8 for a server).")
+    ui_unread_per_client: int = Field(
+        16, ge=1, description="Questions one address may have queued without reading their "
+        "answers; more are refused as busy, so a client that never reads cannot fill the "
+        "queue (half of `ui_queue_size` by default: people behind one proxy share an "
+        "address).")
     ui_queue_size: int = Field(32, ge=1, description="Questions that may wait in the queue; "
                                "beyond that the UI says it is busy.")
 

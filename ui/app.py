@@ -291,5 +291,6 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     hosts = allowed_hosts(host, settings.ui_allowed_hosts.split(","))
     shown = "[::1]" if host == "::1" else host
     print(f"Chat UI on http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
-    uvicorn.run(Guard(server, hosts), host=host, port=port, log_level="warning",
+    guarded = Guard(server, hosts, settings.ui_unread_per_client)
+    uvicorn.run(guarded, host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=2)

@@ -11,10 +11,17 @@
 - **Logins.** After `MAX_FAILED_LOGINS` failed logins from one address within
   `LOGIN_WINDOW` seconds, that address is refused (429) until the window passes.
 - **No API schema.** `/openapi.json`, `/docs` and `/redoc` are not served.
+- **Unread questions.** Gradio works on every queued question, whether or not its
+  client ever reads the answer. A question counts as unread from joining the queue
+  until its session opens the stream it is answered on (the browser and gradio_client
+  do so at once); one address may hold `max_unread` of them (for `UNREAD_TTL`
+  seconds each), and beyond that gets 429 "busy, try again". Several people behind
+  one proxy share an address, so the limit is generous (`ui_unread_per_client`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import defaultdict, deque
@@ -31,6 +38,8 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 MAX_FAILED_LOGINS = 5
 LOGIN_WINDOW = 60.0
 HIDDEN_PATHS = ("/openapi.json", "/docs", "/redoc")
+UNREAD_TTL = 60.0
+MAX_JOIN_BODY = 1 << 20
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; media-src 'self' data: blob:; connect-src 'self'; "
@@ -65,10 +74,13 @@ def allowed_hosts(bind: str, extra: Iterable[str]) -> set[str] | None:
 class Guard:
     """The checks above around `app`."""
 
-    def __init__(self, app: ASGIApp, hosts: set[str] | None) -> None:
+    def __init__(self, app: ASGIApp, hosts: set[str] | None, max_unread: int = 4) -> None:
         self.app = app
         self.hosts = hosts
+        self.max_unread = max_unread
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._unread: dict[str, dict[str, list[float]]] = defaultdict(dict)
+        """client address -> session hash -> times of its questions not yet read"""
         self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,6 +108,19 @@ class Guard:
             await _refuse(scope, send, 429, "Too many failed logins: wait a minute, then try "
                                             "again.")
             return
+        if scope["type"] == "http" and path.endswith("/queue/data"):
+            self._read(client, _query(scope).get("session_hash", ""))
+        if scope["type"] == "http" and scope.get("method") == "POST" \
+                and path.endswith("/queue/join"):
+            body = await _body(receive)
+            if body is None:
+                await _refuse(scope, send, 413, "Request too large.")
+                return
+            if not self._may_join(client, _session(body)):
+                await _refuse(scope, send, 429, "Busy: you have questions waiting that have "
+                                                "not been read; try again in a moment.")
+                return
+            receive = _replay(body, receive)
 
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -107,6 +132,23 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, send_guarded)
+
+    def _may_join(self, client: str, session: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            sessions = self._unread[client]
+            for key in list(sessions):
+                sessions[key] = [t for t in sessions[key] if t > now - UNREAD_TTL]
+                if not sessions[key]:
+                    del sessions[key]
+            if sum(len(times) for times in sessions.values()) >= self.max_unread:
+                return False
+            sessions.setdefault(session, []).append(now)
+            return True
+
+    def _read(self, client: str, session: str) -> None:
+        with self._lock:
+            self._unread[client].pop(session, None)
 
     def _throttled(self, client: str) -> bool:
         with self._lock:
@@ -129,3 +171,47 @@ async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()), *HEADERS]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+async def _body(receive: Receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_JOIN_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, rest: Receive) -> Receive:
+    """The body read already, then whatever else the client sends (its disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await rest()
+
+    return receive
+
+
+def _session(body: bytes) -> str:
+    try:
+        value = json.loads(body).get("session_hash", "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value)

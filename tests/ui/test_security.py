@@ -23,7 +23,8 @@ def server(tmp_path_factory):
     """`rag ui` with a login, over the bundled corpus (extractive: no model needed)."""
     home = tmp_path_factory.mktemp("guarded")
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_BACKEND": "extractive",
-           "RAG_UI_AUTH": f"reader:{PASSWORD}", "RAG_INDEX_DIR": str(home / "index")}
+           "RAG_UI_AUTH": f"reader:{PASSWORD}", "RAG_INDEX_DIR": str(home / "index"),
+           "RAG_UI_UNREAD_PER_CLIENT": "4"}
     subprocess.run([RAG, "ingest", str(CORPUS), "--quiet"], check=True, env=env,
                    capture_output=True)
     port = free_port()
@@ -79,6 +80,34 @@ def test_every_response_carries_the_security_headers(server):
 def test_the_api_schema_is_not_served(server):
     for path in ("/openapi.json", "/docs", "/redoc"):
         assert _request(server + path)[0] == 404
+
+
+def test_a_client_that_never_reads_its_answers_cannot_fill_the_queue(server):
+    import http.cookiejar
+    import json
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = urllib.parse.urlencode({"username": "reader", "password": PASSWORD}).encode()
+    opener.open(urllib.request.Request(server + "/login", data=login), timeout=30)
+    config = json.load(opener.open(server + "/config", timeout=30))
+    ask = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
+
+    def join(session: str) -> int:
+        body = json.dumps({"data": ["How many warships did Russia send?"], "fn_index": ask,
+                           "session_hash": session}).encode()
+        request = urllib.request.Request(server + "/gradio_api/queue/join", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            return opener.open(request, timeout=30).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert [join("never-reads") for _ in range(5)] == [200, 200, 200, 200, 429]
+    # Opening the session's answer stream is reading: its questions no longer count.
+    with opener.open(server + "/gradio_api/queue/data?session_hash=never-reads", timeout=60):
+        pass
+    assert join("never-reads") == 200
 
 
 def test_failed_logins_are_throttled(server):
