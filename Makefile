@@ -57,6 +57,7 @@ eval: install
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.responsive
 
 calibrate: install
 	$(BIN)/rag calibrate --work calibration-work
