@@ -124,6 +124,12 @@ class MiniLMEmbedder(Embeddings):
             model = _load_numpy_model()
         return model.encode(list(texts)).tolist()
 
+    def word_pieces(self, text: str) -> int:
+        """How many word pieces the model would read of `text` (before truncation)."""
+        with _load_lock:
+            model = _load_numpy_model()
+        return model.word_pieces(text)
+
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
         array = self.model.encode(list(texts), batch_size=self.batch_size,
                                   normalize_embeddings=True, show_progress_bar=False,

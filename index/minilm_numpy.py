@@ -59,6 +59,15 @@ class NumpyMiniLM:
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_WORD_PIECES)
+        # A second tokenizer that never truncates, to count: toggling one tokenizer's
+        # truncation would race with another thread's encode.
+        self.counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.counter.no_padding()
+        self.counter.no_truncation()
+
+    def word_pieces(self, text: str) -> int:
+        """Word pieces in `text`, [CLS] and [SEP] included, without truncating."""
+        return len(self.counter.encode(text).ids)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, one row per text, float32."""

@@ -56,6 +56,8 @@ from rag.types import Answer, Passage
 from rag.vectors import Vectors
 
 MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_WORD_PIECES = 256
+"""The embedding model reads no more of a question than this (its window)."""
 
 
 def _check_index_dir(path: Path) -> None:
@@ -209,6 +211,10 @@ class Assistant:
         """
         backend = self._backend(backend)
         question = self._validate(question)
+        counter = getattr(self.index.embedder, "word_pieces", None)
+        if counter is not None and (pieces := counter(question)) > MAX_QUESTION_WORD_PIECES:
+            raise InputError(f"The question is {pieces} word pieces long; the search reads at "
+                             f"most {MAX_QUESTION_WORD_PIECES}: shorten it.")
         if passages is not None and (isinstance(passages, bool) or not isinstance(passages, int)
                                      or passages < 1):
             raise InputError(f"passages must be a whole number of at least 1, got {passages!r}.")

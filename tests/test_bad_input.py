@@ -56,6 +56,7 @@ def one_line_error(result: subprocess.CompletedProcess, *phrases: str) -> None:
 @pytest.mark.parametrize("question, phrase", [
     (123, "must be text"), (None, "must be text"), ("   ", "empty"),
     ("caf\udcff?", "not valid UTF-8"), ("word " * 1500, "characters long"),
+    ("東京 " * 400, "word pieces long"),  # 1,200 characters, but 800+ word pieces
 ])
 def test_bad_questions(corpus_settings, question, phrase):
     with pytest.raises(InputError, match=phrase):
