@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from index import loaders, splitter
 from index.catalog import Catalog
 from index.embedder import Embedder, MiniLMEmbedder
-from index.store import ChunkStore, StoreError
+from index.store import ChunkStore, StoreError, damaged
 from index.types import Chunk, IngestReport, SkippedFile, SourceDocument
 
 if TYPE_CHECKING:
@@ -64,12 +64,17 @@ class Checkup:
     """Documents with chunks missing from the vector store (the next ingest redoes them)."""
     catalog_reset: str | None = None
     """Where a damaged catalog was moved before a fresh one was started."""
+    store_reset: str | None = None
+    """Where a damaged vector store was moved before a fresh one was started."""
 
     def lines(self) -> list[str]:
         out = []
         if self.catalog_reset:
             out.append(f"the catalog was damaged: moved to {self.catalog_reset}; ingest your "
                        "folders again to rebuild it (chunks already embedded are reused)")
+        if self.store_reset:
+            out.append(f"the vector store was damaged: moved to {self.store_reset}; "
+                       "`rag ingest` your folders again to embed the documents anew")
         out += [f"rolled back an interrupted write of {s}" for s in self.rolled_back]
         if self.orphan_chunks:
             out.append(f"deleted {self.orphan_chunks} chunks that no indexed document owns")
@@ -356,6 +361,12 @@ class Index:
                 if self.store.url is not None:
                     raise
                 checkup.catalog_reset = self._reset_catalog()
+            try:
+                self.store.is_empty()
+            except StoreError as exc:
+                if self.store.url is not None or not damaged(exc.__cause__ or exc):
+                    raise
+                checkup.store_reset = self._reset_store()
             checkup.rolled_back = self.repair()
             checkup.missing = self._heal()
             if checkup.catalog_reset:
@@ -367,6 +378,16 @@ class Index:
             self.store.delete(orphans)  # after the scan: deleting would shift its pages
             checkup.orphan_chunks = len(orphans)
         return checkup
+
+    def _reset_store(self) -> str:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        path = Path(self.store.path)
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        SharedSystemClient.clear_system_cache()  # Chroma caches the broken one by path
+        self.store = ChunkStore(path)
+        return str(aside)
 
     def _reset_catalog(self) -> str:
         path = Path(self.catalog.path)

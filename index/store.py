@@ -46,7 +46,21 @@ def open_client(path: Path | None = None, url: str | None = None,
         Path(path).mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:  # chromadb raises many types for a bad directory
-        raise StoreError(f"cannot open the vector store at {path}: {exc}") from exc
+        raise StoreError(f"cannot open the vector store at {path}: {exc}{_hint(exc)}") from exc
+
+
+_DAMAGE = ("not a database", "malformed", "corrupt", "disk image")
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether an error from Chroma says its files are damaged."""
+    text = str(exc).lower()
+    return any(word in text for word in _DAMAGE)
+
+
+def _hint(exc: BaseException) -> str:
+    return ("; run `rag doctor` to set it aside, then `rag ingest` your folders again"
+            if damaged(exc) else "")
 
 
 def _read_only(exc: BaseException, path: Path) -> bool:
@@ -89,7 +103,8 @@ class ChunkStore:
                 COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
         except Exception as exc:  # chromadb raises many types for a bad store
-            raise StoreError(f"cannot open the vector store at {where}: {exc}") from exc
+            raise StoreError(f"cannot open the vector store at {where}: {exc}{_hint(exc)}"
+                             ) from exc
 
     def _snapshot(self):
         """A client on a private copy of a read-only store (Chroma writes to its files

@@ -234,3 +234,17 @@ def test_ask_on_a_damaged_index_is_an_index_error(indexed):
     (indexed["index"] / "catalog.sqlite3").write_bytes(b"garbage" * 1000)
     with pytest.raises(IndexUnavailableError, match="damaged"):
         Assistant(Settings(index_dir=indexed["index"], backend="extractive")).ask(QUESTION)
+
+
+def test_a_damaged_vector_store_is_set_aside_by_doctor(indexed):
+    index = indexed["index"]
+    (index / "chroma" / "chroma.sqlite3").write_bytes(os.urandom(100_000))
+    for command in (["ask", QUESTION], ["ingest", str(indexed["docs"])]):
+        one_line_error(rag(*command, "--index-dir", str(index)), "rag doctor")
+    doctor = rag("doctor", "--index-dir", str(index))
+    assert doctor.returncode == 0 and "vector store was damaged" in doctor.stdout
+    assert rag("ingest", "--quiet", "--index-dir", str(index), str(indexed["docs"])
+               ).returncode == 0
+    answer = rag("ask", "--index-dir", str(index), QUESTION)
+    assert answer.returncode == 0 and "six warships" in answer.stdout
+    assert rag("doctor", "--index-dir", str(index)).stdout.strip() == "the index is consistent"
