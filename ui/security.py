@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -131,7 +132,13 @@ class Guard:
                     self._failed(client)
             await send(message)
 
-        await self.app(scope, receive, send_guarded)
+        try:
+            await self.app(scope, receive, send_guarded)
+        except asyncio.CancelledError:
+            # Uvicorn cancels the streams still open when it shuts down (a chat's event
+            # stream stays open): an end, not an error worth a traceback in the log.
+            if scope["type"] != "http":
+                raise
 
     def _may_join(self, client: str, session: str) -> bool:
         now = time.monotonic()
