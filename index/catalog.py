@@ -175,10 +175,12 @@ class Catalog:
         with self._connect() as db:
             keywords.add(db, chunks, committed)
 
-    def chunk_ids(self, source: str) -> set[str]:
-        """Ids of every chunk of `source` in the keyword index, any version."""
+    def chunk_ids(self, source: str, unless: set[str] | frozenset[str] = frozenset()
+                  ) -> set[str]:
+        """Ids of every chunk of `source` in the keyword index, any version, except those
+        in `unless`."""
         with self._connect() as db:
-            return keywords.ids_for_source(db, source)
+            return keywords.ids_for_source(db, source, unless)
 
     def keyword_search(self, query: str, n: int) -> list[str]:
         """Ids of the `n` chunks whose words best match `query` (BM25), best first."""

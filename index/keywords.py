@@ -74,8 +74,7 @@ def add(db: sqlite3.Connection, chunks: Iterable[Chunk], committed: bool = False
 def remove(db: sqlite3.Connection, source: str, keep: set[str] | frozenset[str] = frozenset()
            ) -> None:
     """Drop the chunks of `source`, except those whose ids are in `keep`."""
-    rows = db.execute("SELECT id, chunk_id FROM keyword_chunks WHERE source = ?",
-                      (source,)).fetchall()
+    rows = db.execute("SELECT id, chunk_id FROM keyword_chunks WHERE source = ?", (source,))
     gone = [(row_id,) for row_id, chunk_id in rows if chunk_id not in keep]
     db.executemany("DELETE FROM keywords WHERE rowid = ?", gone)
     db.executemany("DELETE FROM keyword_chunks WHERE id = ?", gone)
@@ -111,9 +110,11 @@ def committed_count(db: sqlite3.Connection) -> int:
     return db.execute("SELECT COUNT(*) FROM keyword_chunks WHERE committed = 1").fetchone()[0]
 
 
-def ids_for_source(db: sqlite3.Connection, source: str) -> set[str]:
-    return {row[0] for row in db.execute("SELECT chunk_id FROM keyword_chunks WHERE source = ?",
-                                         (source,))}
+def ids_for_source(db: sqlite3.Connection, source: str,
+                   unless: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """Ids of the chunks of `source` (any version), except those in `unless`."""
+    rows = db.execute("SELECT chunk_id FROM keyword_chunks WHERE source = ?", (source,))
+    return {row[0] for row in rows if row[0] not in unless}
 
 
 def search(db: sqlite3.Connection, query: str, n: int) -> list[str]:

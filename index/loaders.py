@@ -79,6 +79,9 @@ def load(path: Path) -> SourceDocument:
         raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("empty file")
+    if kind != "pdf" and b"\x00" in data:  # text formats never hold NUL bytes
+        raise LoadError("holds NUL bytes: a binary file, or text not saved as UTF-8 "
+                        "(re-save it as UTF-8)")
     sha = hashlib.sha256(data).hexdigest()
     source = str(path.resolve())
     loader = {"txt": _load_text, "md": _load_markdown, "html": _load_html, "pdf": _load_pdf}[kind]
@@ -91,9 +94,6 @@ def load(path: Path) -> SourceDocument:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data:  # anywhere: text files never hold NUL bytes, UTF-16 and binaries do
-        raise LoadError("holds NUL bytes: a binary file, or text not saved as UTF-8 "
-                        "(re-save it as UTF-8)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

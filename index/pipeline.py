@@ -255,9 +255,11 @@ class Index:
             self.catalog.add_chunks(batch)
             ids.update(c.id for c in batch)
             report.advance(len(batch))
-        stale = (self.catalog.chunk_ids(doc.source) - ids)  # keyword rows of old versions
+        # Old versions' chunks, found a page at a time: a 185,000-chunk file would
+        # otherwise hold three sets of every id at once.
+        stale = self.catalog.chunk_ids(doc.source, unless=ids)
         self.catalog.put(doc, self.chunking, ids)
-        self.store.delete(stale | (self.store.ids_for_source(doc.source) - ids))
+        self.store.delete(stale | self.store.ids_for_source(doc.source, unless=ids))
         self.catalog.finish(doc.source)
         return len(ids)
 

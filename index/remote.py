@@ -92,8 +92,9 @@ class RemoteCatalog:
         self.sync()
         return self.replica.keyword_count()
 
-    def chunk_ids(self, source: str) -> set[str]:
-        return self.replica.chunk_ids(source)
+    def chunk_ids(self, source: str, unless: set[str] | frozenset[str] = frozenset()
+                  ) -> set[str]:
+        return self.replica.chunk_ids(source, unless)
 
     def committed(self, ids: list[str]) -> set[str]:
         self.sync()

@@ -132,12 +132,15 @@ class ChunkStore:
                 embeddings=embeddings[begin:begin + _WRITE_BATCH],
             )
 
-    def ids_for_source(self, source: str) -> set[str]:
+    def ids_for_source(self, source: str, unless: set[str] | frozenset[str] = frozenset()
+                       ) -> set[str]:
+        """Ids of the chunks of `source`, except those in `unless` (a page at a time, so
+        only the answer is held: usually nothing, when `unless` is the current set)."""
         ids: set[str] = set()
         for offset in range(0, 1 << 62, _WRITE_BATCH):
             page = self.collection.get(where={"source": source}, include=[],
                                        limit=_WRITE_BATCH, offset=offset)["ids"]
-            ids.update(page)
+            ids.update(i for i in page if i not in unless)
             if len(page) < _WRITE_BATCH:
                 return ids
         return ids

@@ -115,3 +115,12 @@ def test_a_loader_returns_a_document_or_says_why_not(suffix, data):
     assert 0 <= doc.body_start <= len(doc.text)
     assert doc.text[doc.body_start:].strip()
     assert "\x00" not in doc.text
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html"])
+def test_nul_bytes_are_refused_in_every_text_format(suffix, tmp_path):
+    # Found by the property test above: the HTML loader let b"\x00\x00\x00\x000" through.
+    path = tmp_path / f"file{suffix}"
+    path.write_bytes(b"\x00\x00\x00\x000")
+    with pytest.raises(LoadError, match="NUL bytes"):
+        load(path)
