@@ -148,6 +148,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return {
             "answer": answer.text,
             "abstained": answer.abstained,
+            "abstain_reason": answer.abstain_reason,
             "confidence": round(answer.confidence, 3),
             "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
                            "start": c.start, "end": c.end, "quote": c.quote}
