@@ -131,6 +131,16 @@ def test_uploaded_document_can_be_asked_about(page, tmp_path):
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
 
 
+def _choose_backend(page, name: str) -> None:
+    page.get_by_role("tab", name="Settings").click()
+    box = page.get_by_label("Backend")
+    box.click()
+    box.fill(name)
+    box.press("Enter")
+    page.wait_for_function("name => document.querySelector('input[aria-label=\"Backend\"]')"
+                           "?.value === name", arg=name, timeout=10_000)
+
+
 def test_html_inside_a_document_shows_as_text(page, tmp_path):
     page.get_by_role("tab", name="Documents").click()
     risky = tmp_path / "badge-note.txt"
@@ -138,7 +148,13 @@ def test_html_inside_a_document_shows_as_text(page, tmp_path):
                      "<script>window.__pwned = 1</script><b>bold claim</b>\n")
     status = _upload(page, risky)
     assert "Added 1" in status, status
-    ask(page, "What is the visitor badge colour for the east gate?")
+    # What is tested is how a cited document is shown, not whether the model answers:
+    # the extractive backend always quotes the best sentence, so there is a citation.
+    _choose_backend(page, "extractive")
+    try:
+        ask(page, "What is the visitor badge colour for the east gate?")
+    finally:
+        _choose_backend(page, "local")
     assert "teal" in page.locator("#rag-chat .rag-answer").last.inner_text()
     message = page.locator("#rag-chat .message, #rag-chat [data-testid=bot]").last
     page.locator("#rag-chat a.rag-cite").last.click()
