@@ -2,8 +2,9 @@
 leaves: after the next open and a re-ingest it holds exactly the chunks of a clean
 ingest, and the text of a file deleted meanwhile can no longer be found or cited.
 
-`RAG_TEST_KILLS` sets how many kills (default 5, on 3 SQuAD-dev-13 articles);
-`RAG_TEST_KILL_CORPUS=all` uses all 13 articles (the closing-note run: 20 kills).
+`KILL_TEST_RUNS` sets how many kills (default 5, on 3 SQuAD-dev-13 articles);
+`KILL_TEST_CORPUS=all` uses all 13 articles (the closing-note run: 20 kills). Not
+`RAG_*` names: the test session clears those.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 from index import Index
 from tests.conftest import ROOT, SQUAD
 
-KILLS = int(os.environ.get("RAG_TEST_KILLS", "5"))
+KILLS = int(os.environ.get("KILL_TEST_RUNS", "5"))
 SMALL = ["Super_Bowl_50.txt", "Teacher.txt", "Newcastle_upon_Tyne.txt"]
 pytestmark = pytest.mark.skipif(not (SQUAD / "corpus").is_dir(),
                                 reason="needs ../shared/squad-dev-13")
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.skipif(not (SQUAD / "corpus").is_dir(),
 
 def _files() -> list[Path]:
     corpus = SQUAD / "corpus"
-    if os.environ.get("RAG_TEST_KILL_CORPUS") == "all":
+    if os.environ.get("KILL_TEST_CORPUS") == "all":
         return sorted(corpus.glob("*.txt"))
     return [corpus / name for name in SMALL]
 
@@ -69,7 +70,7 @@ def test_an_index_killed_at_random_moments_ends_equal_to_a_clean_one(tmp_path, e
     clean.ingest([folder], progress_bar=False)
     clean_seconds = time.perf_counter() - started
     expected = _ids(clean)
-    deleted_name = SMALL[0] if os.environ.get("RAG_TEST_KILL_CORPUS") != "all" else None
+    deleted_name = SMALL[0] if os.environ.get("KILL_TEST_CORPUS") != "all" else None
     deleted_name = deleted_name or _files()[0].name
     deleted_ids = clean.store.ids_for_source(str((folder / deleted_name).resolve()))
     assert expected and deleted_ids
@@ -101,4 +102,6 @@ def test_an_index_killed_at_random_moments_ends_equal_to_a_clean_one(tmp_path, e
             found = index.keyword_search(quote, 20) + [c for c, _ in index.vector_search(
                 embedder.embed_query(quote), 20)]
             assert all(chunk.source != gone for chunk in found)
+    print(f"\n{killed} of {KILLS} runs killed mid-ingest over {len(_files())} files; "
+          f"each re-ingest equal to a clean one ({len(expected)} chunks)")
     assert killed >= KILLS // 2, "most runs should be killed before they finish"
