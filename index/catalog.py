@@ -41,8 +41,21 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (source TEXT PRIMARY KEY, started REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS document_text (
+    source TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (source, part)
+);
 """
 _INFO_COLUMNS = "source, title, sha256, kind, chunk_count, indexed_at, date"
+
+
+_PART = 1 << 20
+
+
+def _parts(text: str):
+    return (text[i:i + _PART] for i in range(0, len(text), _PART))
 
 
 class Catalog:
@@ -116,18 +129,25 @@ class Catalog:
         with self._connect() as db:
             keywords.remove(db, doc.source, keep=chunk_ids)
             keywords.commit(db, doc.source)
+            # The text goes in a megabyte at a time (`document_text`): binding a 50 MB
+            # string makes SQLite copy it whole, twice (100 MB more at the end of a big
+            # file's ingest). `documents.text` stays empty; older indexes have it there.
             db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,'',?,?,?)",
                 (doc.source, doc.sha256, chunking, doc.title, doc.date, doc.kind, len(chunk_ids),
-                 time.time(), doc.text, doc.body_start, json.dumps(list(doc.page_starts)),
+                 time.time(), doc.body_start, json.dumps(list(doc.page_starts)),
                  int(doc.hard_wrapped)),
             )
+            db.execute("DELETE FROM document_text WHERE source = ?", (doc.source,))
+            db.executemany("INSERT INTO document_text VALUES (?, ?, ?)",
+                           ((doc.source, n, part) for n, part in enumerate(_parts(doc.text))))
             self._bump(db)
 
     def remove(self, source: str) -> None:
         with self._connect() as db:
             keywords.remove(db, source)
             db.execute("DELETE FROM documents WHERE source = ?", (source,))
+            db.execute("DELETE FROM document_text WHERE source = ?", (source,))
             self._bump(db)
 
     def begin(self, source: str) -> None:
@@ -212,9 +232,15 @@ class Catalog:
                 " hard_wrapped FROM documents WHERE source = ?", (source,)).fetchone()
         if row is None:
             return None
-        return SourceDocument(source=row[0], text=row[1], title=row[2], sha256=row[3],
+        text = row[1] or self._text(source)
+        return SourceDocument(source=row[0], text=text, title=row[2], sha256=row[3],
                               kind=row[4], date=row[5], body_start=row[6],
                               page_starts=tuple(json.loads(row[7])), hard_wrapped=bool(row[8]))
+
+    def _text(self, source: str) -> str:
+        with self._connect() as db:
+            return "".join(row[0] for row in db.execute(
+                "SELECT text FROM document_text WHERE source = ? ORDER BY part", (source,)))
 
     def generation(self) -> int:
         """A number that changes whenever the set of indexed documents changes."""
