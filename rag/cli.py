@@ -208,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check the index and repair what a killed ingest or a damaged file "
                        "left", description="Roll back interrupted writes, delete chunks no "
         "indexed document owns, mark documents whose chunks are missing so the next ingest "
-        "writes them again, and set a damaged catalog aside. Safe to run at any time; it "
-        "waits for no one and fails if another process is writing.")
+        "writes them again, and set a damaged catalog or vector store aside. Safe to run at "
+        "any time; it waits for no one and fails if another process is writing.")
     common(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
