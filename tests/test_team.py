@@ -10,40 +10,18 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from rag import Settings
-from rag.models import bundled_model_path
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, OPENAI_MODEL_ALIAS, ROOT
 from tests.index.test_chroma_server import chroma_url  # noqa: F401 - fixture
 from tests.servers import free_port, wait_until_serving
 from tests.ui.test_app import RAG
 
 
-@pytest.fixture(scope="module")
-def model_server(tmp_path_factory):
-    model = bundled_model_path(Settings().model_cache_dir)
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llm") / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-         "team-model", "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
-         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    wait_until_serving(f"{url}/models", server, log.name)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
-
-
-def test_two_people_ask_at_once_through_the_shared_set_up(chroma_url, model_server,  # noqa: F811
+def test_two_people_ask_at_once_through_the_shared_set_up(chroma_url, openai_server,  # noqa: F811
                                                           tmp_path):
     from gradio_client import Client
 
     env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_BACKEND": "openai",
-           "RAG_OPENAI_BASE_URL": model_server, "RAG_OPENAI_MODEL": "team-model",
+           "RAG_OPENAI_BASE_URL": openai_server, "RAG_OPENAI_MODEL": OPENAI_MODEL_ALIAS,
            "RAG_UI_AUTH": "team:correct-horse", "GRADIO_ANALYTICS_ENABLED": "False"}
     ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", "--quiet", str(CORPUS),
                              "--index-dir", str(tmp_path / "cli")], env=env, cwd=ROOT,

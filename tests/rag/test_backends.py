@@ -4,39 +4,18 @@ the bundled model on 127.0.0.1), and the ollama backend's configuration and erro
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from rag import Answer, Assistant, BackendError, Settings
 from rag.llm import chat_model
-from rag.models import bundled_model_path
-from tests.servers import free_port, wait_until_serving
-
-
-@pytest.fixture(scope="module")
-def openai_server(tmp_path_factory):
-    model = bundled_model_path(Settings().model_cache_dir)
-    port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-         "qwen-local", "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
-         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    wait_until_serving(f"{url}/models", server, log.name)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+from tests.conftest import OPENAI_MODEL_ALIAS
+from tests.servers import free_port
 
 
 def test_openai_backend_answers_with_citations_through_a_real_server(openai_server,
                                                                      corpus_settings):
     settings = Settings(index_dir=corpus_settings.index_dir, backend="openai",
-                        openai_base_url=openai_server, openai_model="qwen-local")
+                        openai_base_url=openai_server, openai_model=OPENAI_MODEL_ALIAS)
     items = list(Assistant(settings).stream(
         "How many Russian troops does the US estimate will surge into Belarus?"))
     answer = items[-1]

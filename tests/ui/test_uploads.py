@@ -27,6 +27,14 @@ def _upload(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
+def _kept_notes(tmp_path: Path) -> Path:
+    """An uploads folder holding the first version of notes.md."""
+    kept = tmp_path / "uploads"
+    kept.mkdir()
+    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    return kept
+
+
 def _report(skipped: list[Path] = ()) -> IngestReport:
     return IngestReport(added=(), updated=(), unchanged=(), removed=(),
                         skipped=tuple(SkippedFile(str(p), "bad") for p in skipped),
@@ -34,9 +42,7 @@ def _report(skipped: list[Path] = ()) -> IngestReport:
 
 
 def test_a_bad_upload_keeps_the_earlier_file_of_that_name(tmp_path):
-    kept = tmp_path / "uploads"
-    kept.mkdir()
-    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    kept = _kept_notes(tmp_path)
     sent = _upload(tmp_path, "notes.md", b"\x00binary\x00")
     staged = uploads.stage([sent], kept, 2**20)
     assert staged.paths == [] and "NUL" in staged.skipped[0]
@@ -46,9 +52,7 @@ def test_a_bad_upload_keeps_the_earlier_file_of_that_name(tmp_path):
 
 
 def test_a_failed_ingest_puts_the_earlier_file_back(tmp_path):
-    kept = tmp_path / "uploads"
-    kept.mkdir()
-    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    kept = _kept_notes(tmp_path)
     staged = uploads.stage([_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n"),
                             _upload(tmp_path, "new.md", b"# New\n\nA new file.\n")], kept, 2**20)
     assert (kept / "notes.md").read_text().endswith("Version two.\n")
@@ -63,9 +67,7 @@ def test_a_failed_ingest_puts_the_earlier_file_back(tmp_path):
 
 
 def test_a_successful_ingest_keeps_the_new_file_only(tmp_path):
-    kept = tmp_path / "uploads"
-    kept.mkdir()
-    (kept / "notes.md").write_text("# Notes\n\nThe first version.\n")
+    kept = _kept_notes(tmp_path)
     staged = uploads.stage([_upload(tmp_path, "../notes.md", b"# Notes\n\nVersion two.\n"),
                             _upload(tmp_path, "other.md", b"# Other\n\nWords.\n")], kept, 2**20)
     uploads.ingest(staged, lambda paths: _report(skipped=[kept / "other.md"]))
