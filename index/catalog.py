@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index import keywords
-from index.store import StoreError
+from index.store import StoreError, read_only_message
 from index.types import Chunk, DocumentInfo, SourceDocument
 
 _SCHEMA = """
@@ -100,8 +100,7 @@ class Catalog:
         """One line that says what is wrong with the catalog and what to do."""
         message = str(exc)
         if "readonly" in message.replace("-", "") or self.read_only:
-            return (f"the index at {self.path.parent} is read-only; adding or removing "
-                    "documents needs write access to that folder")
+            return read_only_message(self.path.parent)
         if "locked" in message or "busy" in message:
             return "the index is busy with another writer; try again in a moment"
         if "not a database" in message or "malformed" in message or "corrupt" in message:

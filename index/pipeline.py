@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from index import loaders, splitter
 from index.catalog import Catalog
 from index.embedder import Embedder, MiniLMEmbedder
-from index.store import ChunkStore, StoreError, damaged
+from index.store import ChunkStore, StoreError, damaged, read_only_message
 from index.types import Chunk, IngestReport, SkippedFile, SourceDocument
 
 if TYPE_CHECKING:
@@ -309,9 +309,7 @@ class Index:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 handle = open(self.directory / "write.lock", "a+")  # noqa: SIM115
             except OSError as exc:
-                raise StoreError(
-                    f"the index at {self.directory} is read-only ({exc.strerror}); adding or "
-                    "removing documents needs write access to that folder") from exc
+                raise StoreError(read_only_message(self.directory, exc.strerror or "")) from exc
             with handle:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -22,6 +22,13 @@ class StoreError(RuntimeError):
     """The vector store on disk cannot be opened or used."""
 
 
+def read_only_message(folder: Path, why: str = "") -> str:
+    """The one line for a write to an index that cannot be written."""
+    because = f" ({why})" if why else ""
+    return (f"the index at {folder} is read-only{because}; adding or removing documents "
+            "needs write access to that folder")
+
+
 def open_client(path: Path | None = None, url: str | None = None,
                 headers: dict[str, str] | None = None):
     """A Chroma client: on the server at `url` if given, else on disk under `path`."""
