@@ -71,7 +71,10 @@ def openai_server(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
          OPENAI_MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
-         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False"],
+         "--n_ctx", "4096", "--n_batch", "512", "--verbose", "False",
+         # By default a new request interrupts the one being generated: with two people
+         # asking at once, the first answer came back cut short, as "no answer".
+         "--interrupt_requests", "False"],
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     wait_until_serving(f"{url}/models", server, log.name)
