@@ -199,7 +199,8 @@ class Assistant:
 
     def stream(self, question: str, history: History | None = None, *,
                backend: str | None = None, passages: int | None = None,
-               exclude: Sequence[Span] = ()) -> Iterator[str | Answer]:
+               exclude: Sequence[Span] = (),
+               on_step: Callable[[str], None] | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as it is generated, then the final `Answer`.
 
         The streamed text is the model's draft; the final `Answer.text` is the checked
@@ -208,6 +209,8 @@ class Assistant:
         Args:
             exclude: (source, start, end) spans of documents to leave out of retrieval,
                 as if they were not indexed (evals make unanswerable questions this way).
+            on_step: called with each stage as it starts: "rewrite", "retrieve",
+                "generate", "check" (the UI shows them).
         """
         backend = self._backend(backend)
         question = self._validate(question)
@@ -222,18 +225,22 @@ class Assistant:
         self._require_documents()
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        step = on_step or (lambda name: None)
 
         standalone = question
         if turns and needs_context(question):
+            step("rewrite")
             tick = time.perf_counter()
             standalone = self._condense(question, turns, backend)
             timings["rewrite"] = time.perf_counter() - tick
 
+        step("retrieve")
         tick = time.perf_counter()
         vectors = Vectors(self.index.embedder.embed_texts)
         ranked, shown = self.read(standalone, vectors, exclude, passages)
         timings["retrieve"] = time.perf_counter() - tick
 
+        step("generate")
         tick = time.perf_counter()
         pieces: list[str] = []
         probe = llm.TokenProbe()
@@ -261,6 +268,7 @@ class Assistant:
         draft = "".join(pieces).strip()
         timings["generate"] = time.perf_counter() - tick
 
+        step("check")
         tick = time.perf_counter()
         checked = self.checker.check(standalone, draft, shown, vectors)
 

@@ -9,10 +9,17 @@ citation marker shows its passage in the source viewer; that is done in the brow
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
+import queue
+import secrets
+import shutil
 import sys
+import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -23,89 +30,249 @@ from rag.assistant import Assistant  # noqa: E402
 from rag.config import BACKENDS, Settings  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.types import Answer  # noqa: E402
+from ui import transcript  # noqa: E402
 from ui import uploads as uploads_module  # noqa: E402
-from ui.render import answer_html, documents_table, timings_line, viewer_html  # noqa: E402
+from ui.render import (  # noqa: E402
+    VIEWER_EMPTY,
+    CitationRef,
+    answer_html,
+    document_html,
+    documents_table,
+    parse_ref,
+    step_html,
+    timings_line,
+    viewer_missing,
+)
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "What are the exercises called?",
-    "How many Russian troops does the US expect in Belarus?",
-    "Why did the Pentagon call the Belarusian army chief?",
-    "Who is the NATO Secretary General?",
-]
+EXAMPLES = {
+    # Questions for the bundled article, offered only while it is indexed.
+    "000_26077f4a43a9c7e8.txt": [
+        "What are the exercises called?",
+        "How many Russian troops does the US expect in Belarus?",
+        "Why did the Pentagon call the Belarusian army chief?",
+        "Who is the NATO Secretary General?",
+    ],
+}
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 TABLE_HEADERS = ["Title", "File", "Date", "Chunks", "Indexed"]
+MAX_SAVED_CHATS = 20
+"""Past chats kept in the browser (its local storage holds a few megabytes)."""
+MAX_DOWNLOAD_MB = 100
+"""The viewer offers the original file for download up to this size."""
 
 CSS = """
 .rag-answer { margin: 0 0 .4em 0; }
 .rag-actions { margin: .3em 0 0 0; font-size: .8em; }
-a.rag-copy { color: #6b7280; text-decoration: none; }
-.rag-chance { color: #6b7280; }
+a.rag-copy, a.rag-open { color: var(--body-text-color-subdued); text-decoration: none; }
+a.rag-open { font-size: .85em; }
+.rag-chance { color: var(--body-text-color-subdued); }
 a.rag-cite { text-decoration: none; font-size: .8em; vertical-align: super; cursor: pointer;
              padding: 0 .1em; font-weight: 600; }
 .rag-sources, .rag-passages { margin-top: .4em; font-size: .9em; }
 .rag-source { margin: .4em 0; }
-.rag-source blockquote, .rag-viewer-text { margin: .2em 0 0 0; padding-left: .6em;
-             border-left: 3px solid #d0d7de; }
+.rag-source blockquote { margin: .2em 0 0 0; padding-left: .6em;
+             border-left: 3px solid var(--border-color-primary); }
 .rag-source-head code { font-size: .85em; }
-mark { background: #fff3b0; padding: 0 .1em; }
+/* Dark text on the highlight in every theme: 4.5:1 or better against it. */
+mark, .rag-mark { background: #fff3b0; color: #1f2328; padding: 0 .1em; border-radius: 2px; }
+mark.rag-current { background: #ffd33d; outline: 2px solid #bf8700; }
 .rag-abstain { font-style: italic; }
-.rag-timings { color: #6b7280; font-size: .85em; }
-#rag-viewer { min-height: 8em; }
-.rag-viewer-empty { color: #6b7280; }
+.rag-step { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; }
+.rag-draft { opacity: .75; }
+.rag-unchecked { font-size: .8em; text-transform: uppercase; letter-spacing: .03em;
+                 border: 1px dashed var(--border-color-primary); padding: 0 .3em; }
+.rag-stopped { color: var(--body-text-color-subdued); font-style: italic; }
+.rag-timings { color: var(--body-text-color-subdued); font-size: .85em; }
+.rag-viewer-doc { position: relative; max-height: 60vh; overflow-y: auto; line-height: 1.5;
+                  padding: .4em .6em; border: 1px solid var(--border-color-primary);
+                  border-radius: 4px; }
+.rag-viewer-nav { margin: .3em 0; font-size: .9em; display: flex; gap: .8em; align-items: center; }
+.rag-viewer-note, .rag-viewer-empty { color: var(--body-text-color-subdued); }
+.rag-hidden { display: none !important; }
+#rag-drawer-close { display: none; }
+@media (max-width: 768px) {
+  body.rag-drawer-open #rag-side { position: fixed; inset: 12vh 0 0 0; z-index: 1000;
+    background: var(--background-fill-primary); overflow-y: auto; padding: .6em;
+    box-shadow: 0 -4px 16px rgba(0, 0, 0, .3); border-radius: 12px 12px 0 0; }
+  body.rag-drawer-open #rag-drawer-close { display: block; }
+  .rag-viewer-doc { max-height: 55vh; }
+}
 """
 
-# Markers are links inside chat messages; a click copies the matching source card of
-# the same message into the viewer. (Scripts inside messages never run: this does.)
+# Scripts inside chat messages never run; this one, in the page head, does. A marker or
+# "Show in the document" link asks the server for the document (through a hidden box),
+# the viewer's arrows step through the answer's citations, Esc stops an answer.
 HEAD = """<script>
-document.addEventListener("click", (event) => {
-  const copy = event.target.closest("a.rag-copy");
-  if (copy) {
+(() => {
+  const send = (value) => {
+    const box = document.querySelector("#rag-opener textarea, #rag-opener input");
+    if (!box) return;
+    box.value = JSON.stringify({...value, nonce: Date.now()});
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  };
+  document.addEventListener("click", (event) => {
+    const copy = event.target.closest("a.rag-copy");
+    if (copy) {
+      event.preventDefault();
+      const message = copy.parentElement.parentElement;
+      const answer = message.querySelector(".rag-answer");
+      const sources = [...message.querySelectorAll(".rag-source-head")].map((s) => s.innerText);
+      const text = (answer ? answer.innerText : "") +
+        (sources.length ? "\\n\\nSources:\\n" + sources.join("\\n") : "");
+      navigator.clipboard.writeText(text).then(() => { copy.textContent = "Copied"; });
+      return;
+    }
+    const nav = event.target.closest("a.rag-nav");
+    if (nav) {
+      event.preventDefault();
+      send({nav: Number((nav.getAttribute("href") || "").split(":")[1])});
+      return;
+    }
+    const link = event.target.closest("a.rag-cite, a.rag-open");
+    if (!link) return;
     event.preventDefault();
-    const message = copy.closest(".message-content") || copy.parentElement.parentElement;
-    const answer = message.querySelector(".rag-answer");
-    const sources = [...message.querySelectorAll(".rag-source")].map((s) => s.innerText);
-    const text = (answer ? answer.innerText : "") +
-      (sources.length ? "\\n\\nSources:\\n" + sources.join("\\n") : "");
-    navigator.clipboard.writeText(text).then(() => { copy.textContent = "Copied"; });
-    return;
-  }
-  const link = event.target.closest("a.rag-cite");
-  if (!link) return;
-  event.preventDefault();
-  const n = (link.getAttribute("href") || "").replace("#rag-src-", "");
-  let scope = link.parentElement;
-  let card = null;
-  while (scope && !card) {
-    card = scope.querySelector(`.rag-source.rag-src-${n}`);
-    scope = scope.parentElement;
-  }
-  const viewer = document.querySelector("#rag-viewer .rag-viewer-body")
-    || document.querySelector("#rag-viewer");
-  if (!card || !viewer) return;
-  viewer.innerHTML = "";
-  const item = document.createElement("div");
-  item.className = "rag-viewer-item";
-  item.innerHTML = card.innerHTML;
-  viewer.appendChild(item);
-  viewer.scrollIntoView({block: "nearest"});
-});
+    let current = link.getAttribute("href") || "";
+    if (link.classList.contains("rag-cite")) {
+      const n = current.replace("#rag-src-", "");
+      let scope = link.parentElement, found = null;
+      while (scope && !found) {
+        found = scope.querySelector(`a.rag-open[href^="#rag-open:${n}:"]`);
+        scope = scope.parentElement;
+      }
+      if (!found) return;
+      current = found.getAttribute("href");
+      link.dataset.ragScope = "";
+    }
+    let scope = link.parentElement;
+    while (scope && !scope.querySelector(".rag-sources")) scope = scope.parentElement;
+    const refs = scope ? [...scope.querySelector(".rag-sources").querySelectorAll("a.rag-open")]
+      .map((a) => a.getAttribute("href")) : [current];
+    send({refs, current: Math.max(0, refs.indexOf(current))});
+    if (window.matchMedia("(max-width: 768px)").matches) {
+      document.body.classList.add("rag-drawer-open");
+    }
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const stop = document.querySelector("#rag-question button.stop-button");
+    if (stop) stop.click();
+    document.body.classList.remove("rag-drawer-open");
+  });
+})();
 </script>"""
 
+SCROLL_TO_MARK = """() => {
+  let tries = 0;
+  const go = () => {
+    const mark = document.querySelector("#rag-viewer #rag-current");
+    const box = mark && mark.closest(".rag-viewer-doc");
+    if (!box) { if (tries++ < 20) setTimeout(go, 50); return; }
+    box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+  };
+  go();
+}"""
 
-def _user_error(exc: Exception) -> gr.Error:
+CLOSE_DRAWER = "() => { document.body.classList.remove('rag-drawer-open'); }"
+
+
+def _user_error(exc: Exception) -> str:
+    """The one line a user sees for `exc`: its own words for an error they can fix,
+    a generic line (details in the server log) for anything else."""
     if isinstance(exc, RagError):
-        return gr.Error(str(exc), print_exception=False)
+        return str(exc)
     log.exception("unexpected error in the UI")
-    return gr.Error("Something went wrong; the details are in the server log.",
-                    print_exception=False)
+    return "Something went wrong; the details are in the server log."
+
+
+def _raise(exc: Exception) -> gr.Error:
+    return gr.Error(_user_error(exc), print_exception=False)
+
+
+def ready_backends(settings: Settings) -> tuple[list[str], list[str]]:
+    """Backends that work as configured, and hints for the ones that are not set up (a
+    server backend counts as set up when its address was given, or it is the default)."""
+    given = settings.model_fields_set
+    ready, hints = [], []
+    for name in BACKENDS:
+        if name in ("local", "extractive") or name == settings.backend:
+            ready.append(name)
+        elif name == "openai" and "openai_base_url" in given:
+            ready.append(name)
+        elif name == "ollama" and "ollama_base_url" in given:
+            ready.append(name)
+        elif name == "openai":
+            hints.append("openai: set RAG_OPENAI_BASE_URL (and RAG_OPENAI_MODEL) and restart")
+        elif name == "ollama":
+            hints.append("ollama: set RAG_OLLAMA_BASE_URL (and RAG_OLLAMA_MODEL) and restart")
+    return ready, hints
+
+
+def _secret(index_dir: Path) -> str | None:
+    """The key the browser's saved chats are sealed with, kept in the index folder so a
+    restarted server can still read them (None: a new key each start)."""
+    path = index_dir / "ui-secret"
+    try:
+        if path.is_file():
+            return path.read_text().strip() or None
+        index_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(24)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(value)
+        return value
+    except OSError:
+        return None
+
+
+def _working(messages: list[dict]) -> bool:
+    """Whether the last message is an answer still being written."""
+    return bool(messages) and messages[-1].get("role") == "assistant" and \
+        "rag-step" in transcript.content_text(messages[-1].get("content"))
+
+
+def _asking(messages: list[dict], question: str, documents: int) -> list[dict]:
+    return [*messages, {"role": "user", "content": html.escape(question)},
+            {"role": "assistant", "content": step_html("retrieve", documents)}]
+
+
+def _events(assistant: Assistant, question: str, turns: list[tuple[str, str]], backend: str,
+            passages: int) -> Iterator[tuple[str, object]]:
+    """("step", name), ("text", piece), ("answer", Answer) or ("error", exception) from
+    the assistant, produced in a worker thread so that a step is shown when it starts.
+    Closing this iterator stops the generation."""
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        stream = assistant.stream(question, turns, backend=backend, passages=passages,
+                                  on_step=lambda name: out.put(("step", name)))
+        try:
+            for item in stream:
+                out.put(("answer", item) if isinstance(item, Answer) else ("text", item))
+                if stop.is_set():
+                    break
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            out.put(("error", exc))
+        finally:
+            stream.close()
+            out.put(("end", None))
+
+    threading.Thread(target=work, daemon=True, name="answer").start()
+    try:
+        while (event := out.get())[0] != "end":
+            yield event
+    finally:
+        stop.set()
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat UI over `assistant`."""
     settings = assistant.settings
     uploads = settings.index_dir / "uploads"
+    exports = Path(tempfile.mkdtemp(prefix="rag-ui-"))
+    backends, backend_hints = ready_backends(settings)
 
     def document_texts(answer: Answer) -> dict[str, str]:
         texts = {}
@@ -115,36 +282,210 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 texts[citation.source] = document.text if document else ""
         return texts
 
-    def respond(message: str, history: list[dict], turns: list[tuple[str, str]], backend: str,
-                passages: int, show_passages: bool):
-        """Stream the draft into the chat, then replace it with the checked answer.
-        `turns` holds the conversation as plain text, for follow-up questions."""
-        history = list(history or [])
-        history.append({"role": "user", "content": html.escape(message)})
-        history.append({"role": "assistant", "content": "…"})
-        yield history, turns, gr.skip(), "", ""
-        draft = ""
+    def count_documents() -> int:
         try:
-            for item in assistant.stream(message, turns, backend=backend, passages=int(passages)):
-                if isinstance(item, Answer):
-                    texts = document_texts(item)
-                    history[-1] = {"role": "assistant",
-                                   "content": answer_html(item, texts, show_passages)}
-                    turns = [*turns, ("user", message), ("assistant", item.text)]
-                    yield history, turns, viewer_html(item, texts), timings_line(item), ""
-                else:
-                    draft += item
-                    history[-1] = {"role": "assistant", "content": html.escape(draft)}
-                    yield history, turns, gr.skip(), "", ""
-        except Exception as exc:
-            raise _user_error(exc) from None
+            return len(assistant.catalog.sources())
+        except Exception:  # noqa: BLE001 - a count is not worth an error
+            return 0
+
+    def respond(messages: list[dict], backend: str, passages: int, show_passages: bool):
+        """Answer the question in the last user message: the step and the unchecked draft
+        stream into its answer bubble, then the checked answer replaces them. On an error
+        the question goes back to the box and nothing is left in the chat."""
+        messages = list(messages or [])
+        if not _working(messages) or len(messages) < 2:
+            yield gr.skip(), gr.skip(), ""
+            return
+        question = html.unescape(transcript.content_text(messages[-2]["content"]))
+        history = transcript.turns(messages[:-2])
+        documents = count_documents()
+        step, draft = "retrieve", ""
+        for kind, value in _events(assistant, question, history, backend, int(passages)):
+            if kind == "answer":
+                answer = value
+                texts = document_texts(answer)
+                messages[-1] = {"role": "assistant",
+                                "content": answer_html(answer, texts, show_passages)}
+                yield messages, timings_line(answer), ""
+                return
+            if kind == "error":
+                gr.Warning(_user_error(value))
+                yield messages[:-2], "", question
+                return
+            if kind == "step":
+                step = value
+            else:
+                draft += value
+            messages[-1] = {"role": "assistant", "content": step_html(step, documents, draft)}
+            yield messages, gr.skip(), ""
+
+    def take(message: str, messages: list[dict]):
+        """Submit: move the question from the box into the chat at once."""
+        messages = list(messages or [])
+        if not (message or "").strip():
+            return gr.skip(), gr.skip()
+        if _working(messages):
+            gr.Warning("An answer is still being written: wait for it, or press Stop (Esc). "
+                       "Your question stays in the box.")
+            return gr.skip(), gr.skip()
+        return (gr.update(value="", submit_btn=False, stop_btn=True),
+                _asking(messages, message, count_documents()))
+
+    def must_have_text(message: str, messages: list[dict]):
+        return (gr.validate(bool(message and message.strip()), "Type a question first."),
+                gr.validate(True, ""))
+
+    def example(messages: list[dict], picked: gr.SelectData):
+        value = picked.value
+        text = value.get("text", "") if isinstance(value, dict) else str(value)
+        return (gr.update(value="", submit_btn=False, stop_btn=True),
+                _asking(list(messages or []), text, count_documents()))
+
+    def retry(messages: list[dict], data: gr.RetryData):
+        """Regenerate: ask the last question again."""
+        messages = list(messages or [])[:data.index + 1]
+        if messages and messages[-1].get("role") == "assistant":
+            messages = messages[:-1]
+        if not messages or messages[-1].get("role") != "user":
+            return gr.skip(), gr.skip()
+        question = html.unescape(transcript.content_text(messages[-1]["content"]))
+        return (gr.update(value="", submit_btn=False, stop_btn=True),
+                _asking(messages[:-1], question, count_documents()))
+
+    def edit(messages: list[dict], data: gr.EditData):
+        """Edit a question: the conversation from it on is asked again."""
+        messages = list(messages or [])
+        text = html.unescape(transcript.content_text(data.value))
+        if not text.strip():
+            gr.Warning("Type a question first.")
+            return gr.skip(), gr.skip()
+        return (gr.update(value="", submit_btn=False, stop_btn=True),
+                _asking(messages[:data.index], text, count_documents()))
+
+    def undo(messages: list[dict], data: gr.UndoData):
+        """Undo: take the last question back into the box."""
+        messages = list(messages or [])
+        question = html.unescape(transcript.content_text(messages[data.index]["content"])) \
+            if data.index < len(messages) else ""
+        return messages[:data.index], question
+
+    def stopped(messages: list[dict]):
+        messages = list(messages or [])
+        if _working(messages):
+            messages[-1] = {"role": "assistant", "content":
+                            "<p class='rag-stopped'>Stopped before the answer was finished "
+                            "and checked.</p>"}
+        return messages
+
+    def finish(messages: list[dict], saved: dict, restore: str, box: str):
+        """After an answer (or a stop or an error): the box back to Ask, the chat saved
+        in the browser, the export ready."""
+        saved = dict(saved or {})
+        chats = list(saved.get("chats") or [])
+        current = saved.get("current") or ""
+        if messages:
+            if not current:
+                current = uuid.uuid4().hex
+            entry = {"id": current, "title": transcript.title_of(messages),
+                     "messages": messages}
+            chats = [entry] + [c for c in chats if c.get("id") != current]
+            chats = chats[:MAX_SAVED_CHATS]
+        saved = {"current": current, "chats": chats}
+        textbox = gr.update(submit_btn="Ask", stop_btn=False)
+        if restore and not (box or "").strip():
+            textbox = gr.update(value=restore, submit_btn="Ask", stop_btn=False)
+        return textbox, saved, past_update(saved), export_file(messages, current), ""
+
+    def past_update(saved: dict):
+        chats = (saved or {}).get("chats") or []
+        return gr.update(choices=[(c.get("title") or "Chat", c["id"]) for c in chats],
+                         value=(saved or {}).get("current") or None)
+
+    def export_file(messages: list[dict], current: str):
+        if not messages:
+            return gr.update(value=None, interactive=False)
+        path = exports / f"chat-{(current or 'new')[:12]}.md"
+        path.write_text(transcript.to_markdown(messages, transcript.title_of(messages)),
+                        encoding="utf-8")
+        return gr.update(value=str(path), interactive=True)
+
+    def restore_chat(saved: dict):
+        """On page load: the chat that was open, and the list of past chats."""
+        saved = dict(saved or {})
+        chats = saved.get("chats") or []
+        current = saved.get("current") or ""
+        messages = next((c["messages"] for c in chats if c.get("id") == current), [])
+        messages = [m for m in messages if isinstance(m, dict)]
+        if _working(messages):  # the page was closed while an answer was written
+            messages = stopped(messages)
+        return messages, past_update(saved), export_file(messages, current)
+
+    def open_chat(chosen: str | None, saved: dict):
+        saved = dict(saved or {})
+        chats = saved.get("chats") or []
+        entry = next((c for c in chats if c.get("id") == chosen), None)
+        if entry is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        saved["current"] = entry["id"]
+        messages = stopped(entry["messages"])
+        return messages, saved, export_file(messages, entry["id"]), ""
+
+    def new_chat(saved: dict):
+        saved = dict(saved or {})
+        saved["current"] = ""
+        return [], saved, past_update(saved), export_file([], ""), "", VIEWER_EMPTY
+
+    def delete_chat(saved: dict):
+        """The chat's own trash icon: the conversation is gone, from the list too."""
+        saved = dict(saved or {})
+        current = saved.get("current") or ""
+        saved["chats"] = [c for c in saved.get("chats") or [] if c.get("id") != current]
+        saved["current"] = ""
+        return saved, past_update(saved), export_file([], ""), "", VIEWER_EMPTY
+
+    def open_citation(request: str, refs: list):
+        """Show the document of a clicked citation, whole, scrolled to its words."""
+        try:
+            asked = json.loads(request or "{}")
+        except ValueError:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        if "refs" in asked:
+            refs = [r for r in (parse_ref(str(h)) for h in (asked.get("refs") or [])[:50]) if r]
+            current = asked.get("current", 0)
+        else:
+            current = asked.get("nav", 0)
+        refs = [CitationRef(*r) if isinstance(r, (list, tuple)) else r for r in refs or []]
+        if not refs or not isinstance(current, int) or not 0 <= current < len(refs):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        ref = refs[current]
+        stored = [[r.marker, r.source, r.start, r.end, r.page] for r in refs]
+        # Only a document in the index is shown or offered: the reference came from
+        # the browser.
+        document = assistant.catalog.document(ref.source)
+        if document is None or ref.end > len(document.text):
+            return (viewer_missing(ref.source), stored, gr.Tabs(selected="source"),
+                    gr.update(visible=False, value=None))
+        return (document_html(document, refs, current), stored, gr.Tabs(selected="source"),
+                original_file(ref.source))
+
+    def original_file(source: str):
+        path = Path(source)
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_DOWNLOAD_MB * 2**20:
+                return gr.update(visible=False, value=None)
+            folder = Path(tempfile.mkdtemp(dir=exports))
+            copy = folder / path.name
+            shutil.copyfile(path, copy)
+        except OSError:
+            return gr.update(visible=False, value=None)
+        return gr.update(visible=True, value=str(copy), label=f"Download {path.name}")
 
     def ask(question: str) -> dict:
         """Answer one question from the indexed documents, with citations."""
         try:
             answer = assistant.ask(question)
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise _raise(exc) from None
         return {
             "answer": answer.text,
             "abstained": answer.abstained,
@@ -159,22 +500,37 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     def document_choices() -> list[tuple[str, str]]:
         return [(f"{d.title} ({d.name})", d.source) for d in assistant.documents()]
 
+    def fitting_examples() -> list[dict]:
+        names = {Path(source).name for source in assistant.catalog.sources()}
+        return [{"text": q} for name, questions in EXAMPLES.items() if name in names
+                for q in questions]
+
+    def count_line() -> str:
+        count = count_documents()
+        if not count:
+            return "No documents indexed yet: add some in the **Documents** tab."
+        return f"{count:,} document{'s' if count != 1 else ''} indexed."
+
     def refresh():
         return (gr.update(value=documents_table(assistant.documents())),
-                gr.update(choices=document_choices(), value=None))
+                gr.update(choices=document_choices(), value=None),
+                count_line(), gr.update(examples=fitting_examples() or None))
 
     def index_files(files: list[str] | None, progress=gr.Progress()):
         if not files:
             raise gr.Error("Choose one or more files to index.")
-        progress(0, desc="Indexing…")
+        names = ", ".join(Path(f).name for f in files)
+        if len(names) > 80:
+            names = names[:77] + "…"
+        progress(0, desc=f"Indexing {names}")
         try:
             staged = uploads_module.stage(files, uploads, settings.ui_max_upload_mb * 2**20)
             report = uploads_module.ingest(staged, lambda paths: assistant.ingest(
                 paths, progress=lambda done, total: progress(
-                    done / max(total, 1), desc=f"Embedding {done}/{total} chunks"),
+                    done / max(total, 1), desc=f"{names}: {done:,} of {total:,} chunks"),
                 progress_bar=False))
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise _raise(exc) from None
         parts = []
         if report is not None:
             parts.append(f"Added {len(report.added)}, updated {len(report.updated)}, "
@@ -183,8 +539,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                          f"({report.chunks_written} chunks in {report.seconds:.1f} s).")
             parts += [f"Skipped {Path(s.path).name}: {s.reason}." for s in report.skipped]
         parts += [f"Skipped {reason}." for reason in staged.skipped]
-        table, choices = refresh()
-        return " ".join(parts), table, choices, None
+        return (" ".join(parts), *refresh(), None)
+
+    def ask_to_remove(source: str | None):
+        if not source:
+            raise gr.Error("Choose a document to remove.")
+        return (gr.update(visible=True), f"Remove **{Path(source).name}** from the index? "
+                "Its chunks are deleted; answers that cite it can no longer show it.")
 
     def remove_document(source: str | None):
         if not source:
@@ -192,68 +553,124 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         try:
             count = assistant.remove(source)
         except Exception as exc:
-            raise _user_error(exc) from None
+            raise _raise(exc) from None
         uploads_module.forget(source, uploads)
-        table, choices = refresh()
-        return f"Removed {Path(source).name} ({count} chunks).", table, choices
+        return (f"Removed {Path(source).name} ({count} chunks).", *refresh(),
+                gr.update(visible=False))
 
     with gr.Blocks(title="Ask your documents") as app:
-        turns = gr.State([])
+        saved = gr.BrowserState({"current": "", "chats": []}, storage_key="rag-chats",
+                                secret=_secret(settings.index_dir))
+        restore = gr.State("")
+        refs = gr.State([])
         gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents, "
                     "with markers that point to the exact words they rest on.")
+        count = gr.Markdown(count_line(), elem_id="rag-count")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
+            with gr.Column(scale=1, min_width=170, elem_id="rag-history"):
+                new = gr.Button("New chat", size="sm", variant="secondary", elem_id="rag-new")
+                past = gr.Radio([], label="Past chats", elem_id="rag-past")
+                export = gr.DownloadButton("Export chat (.md)", size="sm", interactive=False,
+                                           elem_id="rag-export")
+            with gr.Column(scale=4):
                 chat = gr.Chatbot(label="Chat", height=520, sanitize_html=True,
-                                  latex_delimiters=[], buttons=[],
-                                  elem_id="rag-chat", feedback_options=None,
-                                  placeholder="Ask a question about the documents. "
-                                              "Try an example below.")
+                                  latex_delimiters=[], buttons=[], elem_id="rag-chat",
+                                  feedback_options=None, editable="user",
+                                  examples=fitting_examples() or None,
+                                  placeholder="Ask a question about the documents.")
                 question = gr.Textbox(placeholder="Ask a question about the documents…",
-                                      show_label=False, submit_btn="Ask", elem_id="rag-question")
-                with gr.Row():
-                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
-                with gr.Row():
-                    timings = gr.Markdown(elem_classes=["rag-timings"], elem_id="rag-timings")
-                    clear = gr.Button("Clear conversation", size="sm", variant="secondary",
-                                      scale=0)
-            with gr.Column(scale=2):
-                with gr.Tab("Source"):
-                    viewer = gr.HTML(viewer_html(None, {}), elem_id="rag-viewer",
-                                     elem_classes=["rag-viewer-body"])
-                with gr.Tab("Documents"):
-                    table = gr.Dataframe(documents_table(assistant.documents()),
-                                         headers=TABLE_HEADERS, interactive=False,
-                                         elem_id="rag-documents", wrap=True)
-                    upload = gr.File(label="Add documents (.txt .md .html .pdf)",
-                                     file_count="multiple", file_types=UPLOAD_TYPES,
-                                     elem_id="rag-upload")
-                    status = gr.Markdown(elem_id="rag-upload-status")
-                    with gr.Row():
-                        chosen = gr.Dropdown(choices=document_choices(), label="Document",
-                                             scale=3, elem_id="rag-remove-choice")
-                        remove = gr.Button("Remove from index", variant="stop", scale=1)
-                with gr.Tab("Settings"):
-                    backend = gr.Dropdown(list(BACKENDS), value=settings.backend,
-                                          label="Backend",
-                                          info="local: the bundled model; extractive: quote "
-                                               "the best sentence, no model")
-                    passages = gr.Slider(1, 10, value=settings.context_sentences or 4, step=1,
-                                         label="Passages given to the model")
-                    show_passages = gr.Checkbox(False, label="Show the passages the model read")
+                                      show_label=False, submit_btn="Ask", stop_btn=False,
+                                      elem_id="rag-question")
+                timings = gr.Markdown(elem_classes=["rag-timings"], elem_id="rag-timings")
+            with gr.Column(scale=3, elem_id="rag-side"):
+                close = gr.Button("Close", size="sm", elem_id="rag-drawer-close")
+                with gr.Tabs() as tabs:
+                    with gr.Tab("Source", id="source"):
+                        viewer = gr.HTML(VIEWER_EMPTY, elem_id="rag-viewer")
+                        original = gr.DownloadButton("Download the original", size="sm",
+                                                     visible=False, elem_id="rag-original")
+                    with gr.Tab("Documents", id="documents"):
+                        table = gr.Dataframe(documents_table(assistant.documents()),
+                                             headers=TABLE_HEADERS, interactive=False,
+                                             elem_id="rag-documents", wrap=True,
+                                             column_widths=["34%", "30%", "14%", "9%", "13%"])
+                        upload = gr.File(label="Add documents (.txt .md .html .pdf)",
+                                         file_count="multiple", file_types=UPLOAD_TYPES,
+                                         elem_id="rag-upload")
+                        status = gr.Markdown(elem_id="rag-upload-status")
+                        with gr.Row():
+                            chosen = gr.Dropdown(choices=document_choices(), label="Document",
+                                                 scale=3, elem_id="rag-remove-choice")
+                            remove = gr.Button("Remove from index", variant="stop", scale=1,
+                                               elem_id="rag-remove")
+                        with gr.Group(visible=False, elem_id="rag-confirm") as confirm:
+                            confirm_text = gr.Markdown()
+                            with gr.Row():
+                                yes = gr.Button("Remove", variant="stop", size="sm",
+                                                elem_id="rag-remove-yes")
+                                no = gr.Button("Cancel", size="sm", elem_id="rag-remove-no")
+                    with gr.Tab("Settings", id="settings"):
+                        info = "local: the bundled model; extractive: quotes the best " \
+                               "sentence, no model."
+                        if backend_hints:
+                            info += " Not set up: " + "; ".join(backend_hints) + "."
+                        backend = gr.Dropdown(backends, value=settings.backend, label="Backend",
+                                              info=info, elem_id="rag-backend")
+                        passages = gr.Slider(1, 10, value=settings.context_sentences or 4, step=1,
+                                             label="Passages given to the model")
+                        show_passages = gr.Checkbox(False, label="Show the passages the model read")
+        opener = gr.Textbox(elem_id="rag-opener", elem_classes=["rag-hidden"], show_label=False,
+                            container=False)
 
         # One queue for every answer, chat and /ask alike, sized for the backend.
         answering = {"concurrency_limit": settings.answer_concurrency,
-                     "concurrency_id": "answer"}
-        question.submit(respond, [question, chat, turns, backend, passages, show_passages],
-                        [chat, turns, viewer, timings, question], api_visibility="private",
-                        **answering)
-        clear.click(lambda: ([], [], viewer_html(None, {}), ""), None,
-                    [chat, turns, viewer, timings], api_visibility="private")
-        upload.upload(index_files, upload, [status, table, chosen, upload],
-                      api_visibility="private", concurrency_limit=1, concurrency_id="index")
-        remove.click(remove_document, chosen, [status, table, chosen], api_visibility="private")
-        app.load(refresh, None, [table, chosen], api_visibility="private")
-        gr.api(ask, api_name="ask", **answering)
+                     "concurrency_id": "answer", "api_visibility": "private",
+                     "show_progress": "hidden"}
+        quick = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+        run = (respond, [chat, backend, passages, show_passages], [chat, timings, restore])
+        done = (finish, [chat, saved, restore, question],
+                [question, saved, past, export, restore])
+
+        submitted = question.submit(take, [question, chat], [question, chat],
+                                    validator=must_have_text, **quick)
+        asked = submitted.success(*run, **answering)
+        picked = chat.example_select(example, [chat], [question, chat], **quick)
+        asked_example = picked.success(*run, **answering)
+        retried = chat.retry(retry, [chat], [question, chat], **quick)
+        asked_again = retried.success(*run, **answering)
+        edited = chat.edit(edit, [chat], [question, chat], **quick)
+        asked_edited = edited.success(*run, **answering)
+        runs = [asked, asked_example, asked_again, asked_edited]
+        for event in runs:
+            event.then(*done, **quick)
+
+        question.stop(stopped, [chat], [chat], cancels=runs, **quick).then(*done, **quick)
+        chat.undo(undo, [chat], [chat, question], **quick).then(*done, **quick)
+        chat.clear(delete_chat, [saved], [saved, past, export, timings, viewer],
+                   cancels=runs, **quick).then(
+            lambda: gr.update(submit_btn="Ask", stop_btn=False), None, question, **quick)
+        new.click(new_chat, [saved], [chat, saved, past, export, timings, viewer],
+                  cancels=runs, **quick).then(
+            lambda: gr.update(submit_btn="Ask", stop_btn=False), None, question, **quick)
+        past.input(open_chat, [past, saved], [chat, saved, export, timings], cancels=runs,
+                   **quick).then(lambda: gr.update(submit_btn="Ask", stop_btn=False), None,
+                                 question, **quick)
+        opener.change(open_citation, [opener, refs], [viewer, refs, tabs, original],
+                     **quick).then(None, None, None, js=SCROLL_TO_MARK)
+        close.click(None, None, None, js=CLOSE_DRAWER)
+
+        documents_outputs = [table, chosen, count, chat]
+        upload.upload(index_files, upload, [status, *documents_outputs, upload],
+                      api_visibility="private", concurrency_limit=1, concurrency_id="index",
+                      show_progress_on=[status])
+        remove.click(ask_to_remove, chosen, [confirm, confirm_text], **quick)
+        yes.click(remove_document, chosen, [status, *documents_outputs, confirm],
+                  api_visibility="private", show_progress_on=[status])
+        no.click(lambda: gr.update(visible=False), None, confirm, **quick)
+        app.load(refresh, None, documents_outputs, api_visibility="private").then(
+            restore_chat, [saved], [chat, past, export], **quick)
+        gr.api(ask, api_name="ask", concurrency_limit=settings.answer_concurrency,
+               concurrency_id="answer")
     return app
 
 

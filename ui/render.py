@@ -10,8 +10,10 @@ from __future__ import annotations
 import html
 import re
 import time
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
-from index.types import DocumentInfo
+from index.types import DocumentInfo, SourceDocument
 from rag.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 400
@@ -55,9 +57,9 @@ def highlighted(citation: Citation, document_text: str | None) -> str:
 def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool = False) -> str:
     """The chat message: the answer with clickable markers, then its sources."""
     if answer.abstained:
-        return (f"<p class='rag-abstain'>{_escape(answer.text)}</p>"
-                f"<p class='rag-why'><small>{_escape(answer.abstain_reason)}</small></p>"
-                if answer.abstain_reason else f"<p class='rag-abstain'>{_escape(answer.text)}</p>")
+        why = (f"<p class='rag-why'><small>Why: {_escape(plain_reason(answer))}</small></p>"
+               if answer.abstain_reason else "")
+        return f"<p class='rag-abstain rag-answer'>{_escape(answer.text)}</p>{why}"
     # The chat's sanitiser drops data-* attributes: the marker number travels in the
     # href and in a class name.
     body = re.sub(r"\[(\d+)\]", lambda m: f"<a class='rag-cite' href='#rag-src-{m.group(1)}'>"
@@ -73,7 +75,8 @@ def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool =
                 f"<div class='rag-source rag-src-{citation.marker}'>"
                 f"<div class='rag-source-head'>[{citation.marker}] {_location(citation)}</div>"
                 f"<blockquote>{highlighted(citation, documents.get(citation.source))}"
-                "</blockquote></div>")
+                f"</blockquote><a class='rag-open' href='{open_ref(citation)}'>"
+                "Show in the document</a></div>")
         parts.append("<details class='rag-sources' open><summary>Sources</summary>"
                      + "".join(cards) + "</details>")
     if show_passages and answer.passages:
@@ -95,19 +98,125 @@ def chance(probability: float) -> str:
     return f"Chance this answer is right: {round(100 * probability)}%"
 
 
-def viewer_html(answer: Answer | None, documents: dict[str, str], marker: int | None = None) -> str:
-    """The source viewer beside the chat: one citation's passage in its context."""
-    if answer is None:
-        return "<div class='rag-viewer-empty'>Click a marker such as [1] in an answer to see " \
-               "the passage it cites.</div>"
-    if answer.abstained or not answer.citations:
-        return "<div class='rag-viewer-empty'>No sources for this answer: the documents do " \
-               "not answer the question.</div>"
-    citation = next((c for c in answer.citations if c.marker == marker), answer.citations[0])
-    return (f"<div class='rag-viewer-item'><div class='rag-source-head'>[{citation.marker}] "
-            f"{_location(citation)}</div>"
-            f"<div class='rag-viewer-text'>{highlighted(citation, documents.get(citation.source))}"
-            "</div></div>")
+VIEWER_EMPTY = ("<div class='rag-viewer-empty'>Click a marker such as [1] in an answer to see "
+                "the words it cites in their document.</div>")
+
+WINDOW_CHARS = 200_000
+"""Of a very long document, the viewer shows this many characters on each side of the
+cited words (the whole document when it is shorter)."""
+
+
+def open_ref(citation: Citation) -> str:
+    """The link a source card carries to open its citation in the document viewer (the
+    chat's sanitiser keeps href and class but drops data-* attributes)."""
+    return (f"#rag-open:{citation.marker}:{citation.start}:{citation.end}:{citation.page or 0}:"
+            f"{quote(citation.source, safe='')}")
+
+
+@dataclass(frozen=True)
+class CitationRef:
+    """One citation as the browser sends it back: which words of which document."""
+
+    marker: int
+    source: str
+    start: int
+    end: int
+    page: int = 0
+
+
+def parse_ref(ref: str) -> CitationRef | None:
+    """The inverse of `open_ref`; None for anything else (it comes from the browser)."""
+    match = re.fullmatch(r"#rag-open:(\d{1,4}):(\d{1,12}):(\d{1,12}):(\d{1,6}):(.+)", ref or "")
+    if not match or int(match.group(2)) > int(match.group(3)):
+        return None
+    marker, start, end, page = (int(match.group(i)) for i in range(1, 5))
+    return CitationRef(marker, unquote(match.group(5)), start, end, page)
+
+
+def _file_name(source: str) -> str:
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def document_html(document: SourceDocument, refs: list[CitationRef], current: int) -> str:
+    """The whole document (or a long window of a very long one) with the answer's cited
+    words in it marked, the chosen citation scrolled to and the others a click away."""
+    ref = refs[current]
+    text = document.text
+    lo = max(0, ref.start - WINDOW_CHARS)
+    hi = min(len(text), ref.end + WINDOW_CHARS)
+    marks = sorted({(r.start, r.end) for r in refs if r.source == ref.source
+                    and lo <= r.start < r.end <= hi})
+    body, cursor = [], lo
+    for start, end in marks:
+        if start < cursor:  # overlaps a mark already drawn
+            continue
+        body.append(_escape(text[cursor:start]))
+        chosen = (start, end) == (ref.start, ref.end)
+        attributes = "class='rag-mark rag-current' id='rag-current'" if chosen else \
+            "class='rag-mark'"
+        body.append(f"<mark {attributes}>{_escape(text[start:end])}</mark>")
+        cursor = end
+    body.append(_escape(text[cursor:hi]))
+    head = [f"<b>{_escape(document.title or ref.source)}</b>"]
+    if document.date:
+        head.append(_escape(document.date))
+    if ref.page:
+        head.append(f"page {ref.page}")
+    head.append(f"<code>{_escape(_file_name(ref.source))}</code>")
+    nav = []
+    if len(refs) > 1:
+        def link(index: int, label: str) -> str:
+            other = refs[index]
+            return (f"<a class='rag-nav' href='#rag-nav:{index}' title='[{other.marker}]'>"
+                    f"{label}</a>")
+        nav.append(link((current - 1) % len(refs), "◀ Previous"))
+        nav.append(f"<span>citation [{ref.marker}], {current + 1} of {len(refs)}</span>")
+        nav.append(link((current + 1) % len(refs), "Next ▶"))
+    else:
+        nav.append(f"<span>citation [{ref.marker}]</span>")
+    note = ""
+    if lo > 0 or hi < len(text):
+        note = (f"<p class='rag-viewer-note'>A long document: showing characters {lo:,} to "
+                f"{hi:,} of {len(text):,}.</p>")
+    return (f"<div class='rag-viewer-item'><div class='rag-source-head'>{' · '.join(head)}</div>"
+            f"<div class='rag-viewer-nav'>{' '.join(nav)}</div>{note}"
+            f"<div class='rag-viewer-doc' tabindex='0'>{''.join(body)}</div></div>")
+
+
+def viewer_missing(source: str) -> str:
+    return (f"<div class='rag-viewer-empty'>{_escape(source)} is no longer in the index: it "
+            "was removed or re-indexed after this answer.</div>")
+
+
+STEPS = {
+    "rewrite": "Rewriting your follow-up…",
+    "retrieve": "Searching {documents}…",
+    "generate": "Writing…",
+    "check": "Checking citations…",
+}
+
+
+def step_html(step: str, documents: int, draft: str = "") -> str:
+    """What the assistant is doing, shown in the answer's bubble until it lands; a draft
+    streams under it, marked as not yet checked."""
+    label = STEPS.get(step, "Working…").format(
+        documents=f"{documents:,} document{'s' if documents != 1 else ''}")
+    parts = [f"<p class='rag-step' role='status'>{_escape(label)}</p>"]
+    if draft:
+        parts.append("<p class='rag-draft' title='Not yet checked against the documents: the "
+                     "checks may still replace it'><span class='rag-unchecked'>Unchecked "
+                     f"draft:</span> {_escape(draft)}</p>")
+    return "".join(parts)
+
+
+def plain_reason(answer: Answer) -> str:
+    """Why the assistant declined, in words for a reader rather than a developer."""
+    reason = answer.abstain_reason
+    match = re.match(r"the chance that the answer is right is [\d.]+, below [\d.]+: (.*)", reason)
+    if match:
+        return (f"I am not sure enough to answer (about {round(100 * answer.confidence)}% "
+                f"chance of being right): {match.group(1)}.")
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
 
 
 def timings_line(answer: Answer) -> str:
