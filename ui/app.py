@@ -47,8 +47,8 @@ from ui.render import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 EXAMPLES = {
-    # Questions for the bundled article, offered only while it is indexed.
-    "000_26077f4a43a9c7e8.txt": [
+    # Questions for the bundled article (by its title), offered only while it is indexed.
+    'Pentagon Holds Rare Call With Belarus Army Chief To Avoid "Miscalculation"': [
         "What are the exercises called?",
         "How many Russian troops does the US expect in Belarus?",
         "Why did the Pentagon call the Belarusian army chief?",
@@ -92,6 +92,7 @@ mark.rag-current { background: #ffd33d; outline: 2px solid #bf8700; }
 .rag-viewer-note, .rag-viewer-empty { color: var(--body-text-color-subdued); }
 .rag-hidden { display: none !important; }
 #rag-drawer-close { display: none; }
+#rag-note { font-size: .9em; color: var(--body-text-color-subdued); margin: .3em 0; }
 @media (max-width: 768px) {
   body.rag-drawer-open #rag-side { position: fixed; inset: 12vh 0 0 0; z-index: 1000;
     background: var(--background-fill-primary); overflow-y: auto; padding: .6em;
@@ -154,9 +155,53 @@ HEAD = """<script>
       document.body.classList.add("rag-drawer-open");
     }
   });
+  // An empty question, or one sent while an answer is written, is refused here, out
+  // loud, before it reaches the server or the chat; the typed text stays in the box.
+  const busy = () => !!document.querySelector("#rag-question [data-testid=stop-button]");
+  const note = (text) => {
+    let el = document.querySelector("#rag-note");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "rag-note";
+      el.setAttribute("role", "status");
+      document.querySelector("#rag-question").after(el);
+    }
+    el.textContent = text;
+    clearTimeout(el.ragTimer);
+    el.ragTimer = setTimeout(() => el.remove(), 8000);
+  };
+  const refuse = (event) => {
+    const box = document.querySelector("#rag-question textarea");
+    if (!box) return;
+    if (!box.value.trim()) {
+      box.placeholder = "Type a question first.";
+      box.setAttribute("aria-invalid", "true");
+    } else if (busy()) {
+      note("An answer is still being written: wait for it, or press Stop (Esc). " +
+           "Your question stays in the box.");
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    box.focus();
+  };
+  document.addEventListener("keypress", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && event.target.closest("#rag-question")) {
+      refuse(event);
+    }
+  }, true);
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#rag-question [data-testid=submit-button]")) refuse(event);
+  }, true);
+  document.addEventListener("input", (event) => {
+    if (event.target.closest && event.target.closest("#rag-question")) {
+      event.target.removeAttribute("aria-invalid");
+    }
+  }, true);
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    const stop = document.querySelector("#rag-question button.stop-button");
+    const stop = document.querySelector("#rag-question [data-testid=stop-button]");
     if (stop) stop.click();
     document.body.classList.remove("rag-drawer-open");
   });
@@ -332,8 +377,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 _asking(messages, message, count_documents()))
 
     def must_have_text(message: str, messages: list[dict]):
+        """The server's own check (the page refuses these first)."""
         return (gr.validate(bool(message and message.strip()), "Type a question first."),
-                gr.validate(True, ""))
+                gr.validate(not _working(list(messages or [])),
+                            "An answer is still being written."))
 
     def example(messages: list[dict], picked: gr.SelectData):
         value = picked.value
@@ -501,8 +548,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return [(f"{d.title} ({d.name})", d.source) for d in assistant.documents()]
 
     def fitting_examples() -> list[dict]:
-        names = {Path(source).name for source in assistant.catalog.sources()}
-        return [{"text": q} for name, questions in EXAMPLES.items() if name in names
+        titles = {document.title for document in assistant.documents()}
+        return [{"text": q} for title, questions in EXAMPLES.items() if title in titles
                 for q in questions]
 
     def count_line() -> str:
@@ -644,7 +691,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for event in runs:
             event.then(*done, **quick)
 
-        question.stop(stopped, [chat], [chat], cancels=runs, **quick).then(*done, **quick)
+        question.stop(lambda messages: (stopped(messages), gr.update(submit_btn="Ask",
+                                                                     stop_btn=False)),
+                      [chat], [chat, question], cancels=runs, **quick).then(*done, **quick)
         chat.undo(undo, [chat], [chat, question], **quick).then(*done, **quick)
         chat.clear(delete_chat, [saved], [saved, past, export, timings, viewer],
                    cancels=runs, **quick).then(

@@ -115,7 +115,10 @@ def turns(messages: list[Message]) -> list[tuple[str, str]]:
         if role == "user":
             result.append(("user", html.unescape(_text(message.get("content")))))
         elif role == "assistant":
-            text = answer_text(message.get("content"))
+            content = _text(message.get("content"))
+            if "rag-stopped" in content or "rag-step" in content:
+                continue  # stopped, or still being written: no answer to follow up on
+            text = answer_text(content)
             if text:
                 result.append(("assistant", text))
     return result

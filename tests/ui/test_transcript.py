@@ -1,0 +1,87 @@
+"""The chat's record read back (ui.transcript) and the viewer's HTML (ui.render): pure
+functions, no server."""
+
+from __future__ import annotations
+
+from index.types import SourceDocument
+from rag.types import Answer, Citation
+from ui.render import CitationRef, answer_html, document_html, open_ref, parse_ref, step_html
+from ui.transcript import content_text, to_markdown, turns
+
+TEXT = "Intro line.\n\nRussia sent six warships to the Black Sea. <b>Not bold</b>.\n\nEnd."
+SOURCE = "/docs/a b/news.txt"
+START = TEXT.index("six warships")
+CITATION = Citation(marker=1, source=SOURCE, title="News", start=START,
+                    end=START + len("six warships"), quote="six warships", page=3)
+ANSWER = Answer(question="How many warships?", text="Russia sent six warships [1].",
+                citations=[CITATION], abstained=False, passages=[], timings={},
+                confidence=0.8)
+
+
+def _chat(content: str) -> list[dict]:
+    return [{"role": "user", "content": "How many warships?"},
+            {"role": "assistant", "content": content}]
+
+
+def test_follow_ups_read_the_answer_text_from_what_the_chat_shows():
+    html = answer_html(ANSWER, {SOURCE: TEXT})
+    assert turns(_chat(html)) == [("user", "How many warships?"),
+                                  ("assistant", "Russia sent six warships [1].")]
+    # As the browser sends it back: a list of text parts.
+    back = [{"role": m["role"], "content": [{"type": "text", "text": m["content"]}]}
+            for m in _chat(html)]
+    assert turns(back) == turns(_chat(html))
+
+
+def test_stopped_and_unfinished_answers_are_not_followed_up_on():
+    stopped = "<p class='rag-stopped'>Stopped before the answer was finished and checked.</p>"
+    assert turns(_chat(stopped)) == [("user", "How many warships?")]
+    assert turns(_chat(step_html("generate", 3, "Russia sent"))) == \
+        [("user", "How many warships?")]
+
+
+def test_markdown_export_has_the_question_the_answer_and_the_cited_words():
+    markdown = to_markdown(_chat(answer_html(ANSWER, {SOURCE: TEXT})), "A chat")
+    assert markdown.startswith("# A chat\n")
+    assert "**Question:** How many warships?" in markdown
+    assert "**Answer:** Russia sent six warships [1]." in markdown
+    assert "  > six warships" in markdown
+    assert f"(`{SOURCE}`, characters {CITATION.start}–{CITATION.end})" in markdown
+
+
+def test_citation_links_round_trip_and_anything_else_is_refused():
+    ref = parse_ref(open_ref(CITATION))
+    assert ref == CitationRef(1, SOURCE, CITATION.start, CITATION.end, 3)
+    for junk in ("", "#rag-src-1", "#rag-open:1:9:2:0:x", "#rag-open:a:1:2:0:x",
+                 "javascript:alert(1)", "#rag-open:1:1:2:0:"):
+        assert parse_ref(junk) is None, junk
+
+
+def test_the_viewer_shows_the_whole_document_escaped_with_the_chosen_words_marked():
+    document = SourceDocument(source=SOURCE, text=TEXT, title="News", sha256="x", kind="txt")
+    other = CitationRef(2, SOURCE, 0, len("Intro line."))
+    html = document_html(document, [parse_ref(open_ref(CITATION)), other], 0)
+    assert "<mark class='rag-mark rag-current' id='rag-current'>six warships</mark>" in html
+    assert "<mark class='rag-mark'>Intro line.</mark>" in html
+    assert "&lt;b&gt;Not bold&lt;/b&gt;" in html and "<b>Not bold" not in html
+    assert "End." in html and "page 3" in html and "1 of 2" in html
+    assert "href='#rag-nav:1'" in html
+
+
+def test_a_very_long_document_is_shown_as_a_window_around_the_citation():
+    text = "word " * 100_000 + "the cited words" + " word" * 100_000
+    start = text.index("the cited words")
+    document = SourceDocument(source=SOURCE, text=text, title="Long", sha256="x", kind="txt")
+    ref = CitationRef(1, SOURCE, start, start + len("the cited words"))
+    from ui import render
+    html = document_html(document, [ref], 0)
+    assert "id='rag-current'>the cited words</mark>" in html
+    assert "A long document: showing characters" in html
+    assert len(html) < 2 * render.WINDOW_CHARS + 5_000
+
+
+def test_content_text_reads_every_shape_a_message_comes_in():
+    assert content_text("plain") == "plain"
+    assert content_text([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "ab"
+    assert content_text({"type": "text", "text": "c"}) == "c"
+    assert content_text(None) == ""
