@@ -173,7 +173,8 @@ class Assistant:
             if self.settings.backend == "local" and self._chat_model is None:
                 model = self._model("local")
                 with llm.lock_for(model):
-                    llm.prime(model, [SYSTEM, CONDENSE_SYSTEM])
+                    llm.prime(model, [SYSTEM, CONDENSE_SYSTEM],
+                              keep_in=self.settings.model_cache_dir)
         except Exception:  # noqa: BLE001 - reported when a question needs the model
             return
 

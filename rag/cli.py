@@ -55,7 +55,11 @@ def _load_chat_model_meanwhile(settings: Settings):
         from rag import llm
 
         try:
-            llm.chat_model(settings)
+            model = llm.chat_model(settings)
+            from rag.prompt import SYSTEM
+
+            with llm.lock_for(model):
+                llm.prime(model, [SYSTEM], keep_in=settings.model_cache_dir)
         except Exception:  # noqa: BLE001 - `ask` loads it again and reports the error
             pass
 

@@ -169,15 +169,77 @@ def _save_state(llama):
         llama_state_size=written, seed=llama._seed)
 
 
-def prime(model: BaseChatModel, system_prompts: list[str]) -> None:
-    """Evaluate fixed system prompts ahead of the first question (local models only)."""
+def prime(model: BaseChatModel, system_prompts: list[str], keep_in: Path | None = None) -> None:
+    """Evaluate fixed system prompts ahead of the first question (local models only).
+
+    With `keep_in`, each prompt's evaluated state is also written there, and a later
+    process loads it (a few megabytes, milliseconds) instead of evaluating the prompt
+    again (about a second on 2 cores): a cold `rag ask` starts generating sooner.
+    """
     client = _llama(model)
     if client is None:
         return
     for system in system_prompts:
+        path = _primed_path(client, system, keep_in) if keep_in is not None else None
+        if path is not None and _load_primed(client, path):
+            continue
         client.create_chat_completion(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": "."}],
             max_tokens=1, temperature=0.0)
+        if path is not None:
+            _save_primed(client, path)
+
+
+def _primed_path(client, system: str, folder: Path) -> Path:
+    """Where the state for `system` lives: named by everything the state depends on."""
+    import hashlib
+
+    import llama_cpp
+
+    model = Path(client.model_path)
+    stat = model.stat()
+    identity = "\n".join(str(part) for part in (
+        model.resolve(), stat.st_size, stat.st_mtime_ns, client.n_ctx(), client.n_batch,
+        llama_cpp.__version__, system))
+    return folder / f"primed-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.npz"
+
+
+def _save_primed(client, path: Path) -> None:
+    """The state the cache holds for the prompt just evaluated, to `path` (atomically;
+    a failure to write only means the next process evaluates the prompt itself)."""
+    cache = getattr(client.cache, "cache_state", None)
+    if not cache:
+        return
+    key, state = next(reversed(cache.items()))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{threading.get_ident()}.partial")
+        with partial.open("wb") as handle:
+            np.savez(handle, key=np.asarray(key, dtype=np.int32), input_ids=state.input_ids,
+                     scores=state.scores, n_tokens=state.n_tokens, seed=state.seed,
+                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8))
+        partial.replace(path)
+    except OSError:
+        return
+
+
+def _load_primed(client, path: Path) -> bool:
+    """Put the state kept at `path` into the prompt cache; False if there is none or it
+    cannot be read (then the prompt is evaluated as usual)."""
+    import llama_cpp
+
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            raw = kept["llama_state"].tobytes()
+            state = llama_cpp.LlamaState(
+                input_ids=kept["input_ids"], scores=kept["scores"],
+                n_tokens=int(kept["n_tokens"]), llama_state=raw, llama_state_size=len(raw),
+                seed=int(kept["seed"]))
+            key = tuple(int(token) for token in kept["key"])
+    except (OSError, ValueError, KeyError):
+        return False
+    client.cache[key] = state
+    return True
 
 
 def _llama(model: BaseChatModel):

@@ -124,3 +124,28 @@ def test_every_assistant_shares_the_one_lock_of_the_shared_model(assistant, corp
     stream.close()
     assert lock.acquire(timeout=60)
     lock.release()
+
+
+def test_a_primed_system_prompt_kept_on_disk_is_loaded_instead_of_evaluated(assistant,
+                                                                             tmp_path):
+    from rag import llm
+
+    model = llm.chat_model(assistant.settings)
+    client = model.client
+    system = "You answer in one word. (A prompt of this test only.)"
+    question = [{"role": "system", "content": system}, {"role": "user", "content": "Colour?"}]
+    with llm.lock_for(model):
+        llm.prime(model, [system], keep_in=tmp_path)
+        kept = list(tmp_path.glob("primed-*.npz"))
+        assert len(kept) == 1 and kept[0].stat().st_size > 100_000
+        expected = client.create_chat_completion(messages=question, max_tokens=8,
+                                                 temperature=0.0)["choices"][0]["message"]
+        client.cache.cache_state.clear()
+        evaluated = client.n_tokens
+        client.reset()
+        llm.prime(model, [system], keep_in=tmp_path)  # loads the file: nothing evaluated
+        assert client.n_tokens == 0 and evaluated > 0
+        assert len(client.cache.cache_state) == 1
+        again = client.create_chat_completion(messages=question, max_tokens=8,
+                                              temperature=0.0)["choices"][0]["message"]
+    assert again == expected

@@ -84,6 +84,9 @@ def test_reload_keeps_the_chat_and_the_trash_forgets_it(fresh_page):
     page = fresh_page
     ask(page, "How many warships did Russia send to the Black Sea?")
     answer = page.locator(ANSWERS).last.inner_text()
+    # saved in the browser just after the answer lands
+    page.wait_for_function("() => document.querySelector('#rag-past')?.innerText"
+                           ".includes('How many warships did Russia')", timeout=15_000)
     page.reload()
     page.wait_for_function("text => document.querySelector('#rag-chat')?.innerText.includes(text)",
                            arg=answer[:40], timeout=15_000)

@@ -17,7 +17,8 @@ def test_chat_and_ask_share_one_queue_sized_for_the_backend(tmp_path, backend, l
     app = build_app(Assistant(Settings(index_dir=tmp_path / "index", backend=backend)))
     answering = _answering(app)
     assert {fn.api_name for fn in answering} >= {"ask"}
-    assert len(answering) == 2  # the chat's submit and /ask
+    # /ask, and the chat's answer to a typed question, an example, a retry and an edit
+    assert sorted(fn.fn.__name__ for fn in answering) == ["ask"] + ["respond"] * 4
     assert {fn.concurrency_limit for fn in answering} == {limit}
 
 
