@@ -91,21 +91,31 @@ mark.rag-current { background: #ffd33d; outline: 2px solid #bf8700; }
 .rag-viewer-nav { margin: .3em 0; font-size: .9em; display: flex; gap: .8em; align-items: center; }
 .rag-viewer-note, .rag-viewer-empty { color: var(--body-text-color-subdued); }
 .rag-hidden { display: none !important; }
-#rag-drawer-close { display: none; }
 #rag-note { font-size: .9em; color: var(--body-text-color-subdued); margin: .3em 0; }
-@media (max-width: 768px) {
-  body.rag-drawer-open #rag-side { position: fixed; inset: 12vh 0 0 0; z-index: 1000;
-    background: var(--background-fill-primary); overflow-y: auto; padding: .6em;
-    box-shadow: 0 -4px 16px rgba(0, 0, 0, .3); border-radius: 12px 12px 0 0; }
-  body.rag-drawer-open #rag-drawer-close { display: block; }
-  .rag-viewer-doc { max-height: 55vh; }
-}
 """
 
 # Scripts inside chat messages never run; this one, in the page head, does. A marker or
 # "Show in the document" link asks the server for the document (through a hidden box),
 # the viewer's arrows step through the answer's citations, Esc stops an answer.
+# The phone's sheet is keyed to a class on <body> and its style added at run time: Gradio
+# scopes the `css` above (and any <style> in the head) to its container, and redraws its
+# own elements' classes.
 HEAD = """<script>
+(() => {
+  const sheet = document.createElement("style");
+  sheet.textContent = `
+#rag-drawer-close { display: none; }
+@media (max-width: 768px) {
+  body.rag-drawer-open #rag-side { position: fixed; inset: 12vh 0 0 0; z-index: 1000;
+    background: var(--background-fill-primary); overflow-y: auto; padding: .6em;
+    box-shadow: 0 -4px 16px rgba(0, 0, 0, .3); border-radius: 12px 12px 0 0;
+    display: flex; flex-direction: column; flex-wrap: nowrap; }
+  body.rag-drawer-open #rag-side > * { width: 100%; min-width: 0; flex: none; }
+  body.rag-drawer-open #rag-drawer-close { display: block; }
+  .rag-viewer-doc { max-height: 55vh; }
+}`;
+  document.head.appendChild(sheet);
+})();
 (() => {
   const send = (value) => {
     const box = document.querySelector("#rag-opener textarea, #rag-opener input");

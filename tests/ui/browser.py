@@ -15,7 +15,8 @@ RAG = str(Path(sys.executable).parent / "rag")  # the console script, as a user 
 
 def open_page(browser, url: str, **options):
     """A page in a browser context of its own (its own saved chats)."""
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}, **options).new_page()
+    options = {"viewport": {"width": 1400, "height": 1000}, **options}
+    page = browser.new_context(**options).new_page()
     page.goto(url)
     page.wait_for_selector("#rag-question textarea")
     page.wait_for_timeout(500)  # the saved chat is restored just after the page loads

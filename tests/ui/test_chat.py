@@ -128,6 +128,27 @@ def test_a_marker_clicked_from_the_settings_tab_shows_the_whole_document(fresh_p
     assert page.locator("#rag-original").is_visible()
 
 
+def test_on_a_phone_the_viewer_opens_over_the_chat(server, browser):
+    page = open_page(browser, server["url"], viewport={"width": 390, "height": 844},
+                     is_mobile=True, has_touch=True)
+    try:
+        ask(page, "How many warships did Russia send to the Black Sea?")
+        page.locator(f"{ANSWERS} a.rag-cite").last.tap()
+        current = page.locator("#rag-viewer mark.rag-current")
+        current.wait_for(timeout=10_000)
+        page.wait_for_timeout(500)
+        side = page.locator("#rag-side")
+        assert side.evaluate("el => getComputedStyle(el).position") == "fixed"
+        box = current.bounding_box()  # in the screen, where the user looks
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 844
+        assert 0 <= box["x"] and box["x"] + box["width"] <= 390
+        page.locator("#rag-drawer-close").tap()
+        page.wait_for_function("() => getComputedStyle(document.querySelector('#rag-side'))"
+                               ".position !== 'fixed'", timeout=5_000)
+    finally:
+        page.context.close()
+
+
 def test_highlights_are_readable_in_the_dark_theme(server, browser):
     page = open_page(browser, server["url"] + "?__theme=dark", color_scheme="dark")
     try:
