@@ -209,6 +209,29 @@ HEAD = """<script>
       event.target.removeAttribute("aria-invalid");
     }
   }, true);
+  // The chat labels each message with its raw HTML for screen readers: give them the
+  // words instead.
+  const readable = () => {
+    document.querySelectorAll("#rag-chat [aria-label]").forEach((el) => {
+      const label = el.getAttribute("aria-label") || "";
+      const kind = label.match(/^(user's message|bot's message|Question|Answer): /);
+      if (!kind) return;
+      const part = el.querySelector(".rag-answer, .rag-step, .rag-stopped") || el;
+      const words = part.innerText.replace(/\s+/g, " ").trim().slice(0, 500);
+      const bot = kind[1] === "bot's message" || kind[1] === "Answer";
+      const wanted = (bot ? "Answer: " : "Question: ") + words;
+      if (label !== wanted) el.setAttribute("aria-label", wanted);
+    });
+  };
+  let queued = false;
+  const soon = () => {  // once a frame at most, however fast an answer streams
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; readable(); });
+  };
+  new MutationObserver(soon).observe(document.documentElement,
+    {subtree: true, childList: true, characterData: true, attributes: true,
+     attributeFilter: ["aria-label"]});
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     const stop = document.querySelector("#rag-question [data-testid=stop-button]");

@@ -39,6 +39,12 @@ def test_clicking_an_example_asks_it(fresh_page):
     chat = page.locator("#rag-chat").inner_text()
     assert "How many Russian troops does the US expect in Belarus?" in chat
     assert "30,000" in page.locator(ANSWERS).last.inner_text()
+    # Screen readers get the words, not the message's HTML.
+    page.wait_for_timeout(300)
+    labels = page.locator("#rag-chat [aria-label]").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-label'))")
+    assert any(label.startswith("Answer: ") and "30,000" in label for label in labels), labels
+    assert not any("<" in label for label in labels), labels
 
 
 def test_an_empty_question_adds_nothing(fresh_page):
