@@ -89,6 +89,18 @@ def test_follow_up_is_rewritten_before_retrieval(corpus_settings):
     assert any("six warships" in c.quote for c in answer.citations)
 
 
+def test_each_stage_is_announced_as_it_starts_before_its_text(corpus_settings):
+    assistant = Assistant(corpus_settings, chat_model=scripted(
+        "How many warships did Russia send to the Black Sea?", "Six warships [1]."))
+    seen: list[str] = []
+    history = [("user", "How many troops will surge into Belarus?"),
+               ("assistant", "Some 30,000 Russian troops [1].")]
+    for item in assistant.stream("And how many warships?", history, on_step=seen.append):
+        seen.append("answer" if isinstance(item, Answer) else "text")
+    steps = [s for i, s in enumerate(seen) if s != "text" or seen[i - 1] != "text"]
+    assert steps == ["rewrite", "retrieve", "generate", "text", "check", "answer"]
+
+
 @pytest.mark.parametrize("question", ["", "   \n "])
 def test_empty_question_is_refused(corpus_settings, question):
     with pytest.raises(InputError, match="empty"):
