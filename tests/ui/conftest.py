@@ -3,6 +3,7 @@ Chromium for the whole tests/ui package (each loads a model: once is enough)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -14,12 +15,13 @@ from tests.servers import free_port, wait_until_serving
 from tests.ui.browser import CHROMIUM, CHROMIUM_FLAGS, RAG, open_page
 
 
-@pytest.fixture(scope="package")
-def server(tmp_path_factory):
-    """`rag ui` on a free port, over a fresh index of the bundled corpus."""
-    home = tmp_path_factory.mktemp("ui")
+@contextlib.contextmanager
+def serve(home: Path, **variables: str):
+    """`rag ui` on a free port over a fresh index of the bundled corpus, with extra
+    environment `variables`; its log must hold no traceback."""
     index_dir = home / "index"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_MAX_UPLOAD_MB": "1"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_MAX_UPLOAD_MB": "1",
+           **variables}
     subprocess.run([RAG, "ingest", str(CORPUS), "--index-dir", str(index_dir), "--quiet"],
                    check=True, env=env, capture_output=True)
     port = free_port()
@@ -34,6 +36,12 @@ def server(tmp_path_factory):
     log.close()
     assert "Traceback" not in Path(log.name).read_text(), "the server logged a traceback"
 
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory):
+    """The chat UI with the bundled model, shared by the browser tests."""
+    with serve(tmp_path_factory.mktemp("ui")) as served:
+        yield served
 
 
 @pytest.fixture(scope="package")

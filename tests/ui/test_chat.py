@@ -9,7 +9,9 @@ import re
 
 import pytest
 
+from tests.servers import free_port
 from tests.ui.browser import ANSWER_TIMEOUT_MS, ask, open_page
+from tests.ui.conftest import serve
 
 ANSWERS = "#rag-chat .rag-answer"
 
@@ -206,3 +208,38 @@ def test_a_forged_citation_link_shows_no_file_outside_the_index(fresh_page):
         timeout=10_000)
     assert "root:" not in page.locator("#rag-viewer").inner_text()
     assert not page.locator("#rag-original").is_visible()
+
+
+def test_clearing_the_chat_stops_a_running_answer(fresh_page):
+    page = fresh_page
+    box = page.locator("#rag-question textarea")
+    box.fill("Why did the Pentagon call the Belarusian army chief?")
+    box.press("Enter")
+    page.wait_for_selector("#rag-chat .rag-step", timeout=10_000)
+    page.locator("#rag-chat button[aria-label='Clear']").click()
+    page.wait_for_timeout(4000)  # long enough for an answer to have streamed on
+    assert page.locator("#rag-chat .message").count() == 0
+    assert page.locator("#rag-question [data-testid=stop-button]").count() == 0
+
+
+def test_an_error_puts_the_question_back_and_leaves_nothing_in_the_chat(browser,
+                                                                        tmp_path):
+    nowhere = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    with serve(tmp_path, RAG_BACKEND="openai", RAG_OPENAI_BASE_URL=nowhere,
+               RAG_REQUEST_TIMEOUT="5") as served:
+        page = open_page(browser, served["url"])
+        try:
+            box = page.locator("#rag-question textarea")
+            box.fill("How many warships did Russia send to the Black Sea?")
+            box.press("Enter")
+            page.wait_for_function(
+                "() => document.body.innerText.includes('Cannot reach the OpenAI-compatible "
+                "server')", timeout=60_000)
+            page.wait_for_function(
+                "() => document.querySelector('#rag-question textarea').value.length > 0",
+                timeout=10_000)
+            assert box.input_value() == "How many warships did Russia send to the Black Sea?"
+            assert page.locator("#rag-chat .message").count() == 0
+            assert page.locator("#rag-question [data-testid=stop-button]").count() == 0
+        finally:
+            page.context.close()
