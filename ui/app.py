@@ -47,12 +47,14 @@ from ui.render import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 EXAMPLES = {
-    # Questions for the bundled article (by its title), offered only while it is indexed.
+    # Questions for the bundled article (by its title), offered only while it is indexed:
+    # four it answers and one it does not, to show both.
     'Pentagon Holds Rare Call With Belarus Army Chief To Avoid "Miscalculation"': [
-        "What are the exercises called?",
+        "How many warships did Russia send to the Black Sea?",
         "How many Russian troops does the US expect in Belarus?",
-        "Why did the Pentagon call the Belarusian army chief?",
+        "How long is the Belarusian border with Ukraine?",
         "Who is the NATO Secretary General?",
+        "What is the population of Ukraine?",
     ],
 }
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
