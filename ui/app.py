@@ -1,9 +1,11 @@
 """The Gradio chat: `build_app(assistant)` returns the Blocks; `launch()` serves them.
 
 The UI talks only to `Assistant`. Errors a user can fix (`RagError`) are shown as
-they are; anything else is logged and shown as a short generic message. Clicking a
-citation marker shows its passage in the source viewer; that is done in the browser
-(`HEAD` below), from the sources section every answer carries.
+they are; anything else is logged and shown as a short generic message. The chat's
+messages are the one record of a conversation (`ui.transcript` reads follow-ups and
+exports from them), kept in the browser across reloads. Clicking a citation marker
+opens its whole document in the source viewer: the page's script (`ui/chat.js`) sends
+the marker's reference to the server, which shows only documents in the index.
 """
 
 from __future__ import annotations
@@ -64,184 +66,16 @@ MAX_SAVED_CHATS = 20
 MAX_DOWNLOAD_MB = 100
 """The viewer offers the original file for download up to this size."""
 
-CSS = """
-.rag-answer { margin: 0 0 .4em 0; }
-.rag-actions { margin: .3em 0 0 0; font-size: .8em; }
-a.rag-copy, a.rag-open { color: var(--body-text-color-subdued); text-decoration: none; }
-a.rag-open { font-size: .85em; }
-.rag-chance { color: var(--body-text-color-subdued); }
-a.rag-cite { text-decoration: none; font-size: .8em; vertical-align: super; cursor: pointer;
-             padding: 0 .1em; font-weight: 600; }
-.rag-sources, .rag-passages { margin-top: .4em; font-size: .9em; }
-.rag-source { margin: .4em 0; }
-.rag-source blockquote { margin: .2em 0 0 0; padding-left: .6em;
-             border-left: 3px solid var(--border-color-primary); }
-.rag-source-head code { font-size: .85em; }
-/* Dark text on the highlight in every theme: 4.5:1 or better against it. */
-mark, .rag-mark { background: #fff3b0; color: #1f2328; padding: 0 .1em; border-radius: 2px; }
-mark.rag-current { background: #ffd33d; outline: 2px solid #bf8700; }
-.rag-abstain { font-style: italic; }
-.rag-step { color: var(--body-text-color-subdued); margin: 0 0 .3em 0; }
-.rag-draft { opacity: .75; }
-.rag-unchecked { font-size: .8em; text-transform: uppercase; letter-spacing: .03em;
-                 border: 1px dashed var(--border-color-primary); padding: 0 .3em; }
-.rag-stopped { color: var(--body-text-color-subdued); font-style: italic; }
-.rag-timings { color: var(--body-text-color-subdued); font-size: .85em; }
-.rag-viewer-doc { position: relative; max-height: 60vh; overflow-y: auto; line-height: 1.5;
-                  padding: .4em .6em; border: 1px solid var(--border-color-primary);
-                  border-radius: 4px; }
-.rag-viewer-nav { margin: .3em 0; font-size: .9em; display: flex; gap: .8em; align-items: center; }
-.rag-viewer-note, .rag-viewer-empty { color: var(--body-text-color-subdued); }
-.rag-hidden { display: none !important; }
-#rag-note { font-size: .9em; color: var(--body-text-color-subdued); margin: .3em 0; }
-"""
+_HERE = Path(__file__).parent
+CSS = (_HERE / "chat.css").read_text(encoding="utf-8")
+HEAD = f"<script>\n{(_HERE / 'chat.js').read_text(encoding='utf-8')}</script>"
+"""The page's script (ui/chat.js): a marker or "Show in the document" link asks the server
+for the document through a hidden box, the viewer's arrows step through the answer's
+citations, Esc stops an answer, empty or busy questions are refused in the page, screen
+readers get words instead of HTML, and the phone's sheet has its style (added at run
+time and keyed to <body>: Gradio scopes `css` and any <style> in the head to its
+container, and redraws its own elements' classes)."""
 
-# Scripts inside chat messages never run; this one, in the page head, does. A marker or
-# "Show in the document" link asks the server for the document (through a hidden box),
-# the viewer's arrows step through the answer's citations, Esc stops an answer.
-# The phone's sheet is keyed to a class on <body> and its style added at run time: Gradio
-# scopes the `css` above (and any <style> in the head) to its container, and redraws its
-# own elements' classes.
-HEAD = """<script>
-(() => {
-  const sheet = document.createElement("style");
-  sheet.textContent = `
-#rag-drawer-close { display: none; }
-@media (max-width: 768px) {
-  body.rag-drawer-open #rag-side { position: fixed; inset: 12vh 0 0 0; z-index: 1000;
-    background: var(--background-fill-primary); overflow-y: auto; padding: .6em;
-    box-shadow: 0 -4px 16px rgba(0, 0, 0, .3); border-radius: 12px 12px 0 0;
-    display: flex; flex-direction: column; flex-wrap: nowrap; }
-  body.rag-drawer-open #rag-side > * { width: 100%; min-width: 0; flex: none; }
-  body.rag-drawer-open #rag-drawer-close { display: block; }
-  .rag-viewer-doc { max-height: 55vh; }
-}`;
-  document.head.appendChild(sheet);
-})();
-(() => {
-  const send = (value) => {
-    const box = document.querySelector("#rag-opener textarea, #rag-opener input");
-    if (!box) return;
-    box.value = JSON.stringify({...value, nonce: Date.now()});
-    box.dispatchEvent(new Event("input", {bubbles: true}));
-  };
-  document.addEventListener("click", (event) => {
-    const copy = event.target.closest("a.rag-copy");
-    if (copy) {
-      event.preventDefault();
-      const message = copy.parentElement.parentElement;
-      const answer = message.querySelector(".rag-answer");
-      const sources = [...message.querySelectorAll(".rag-source-head")].map((s) => s.innerText);
-      const text = (answer ? answer.innerText : "") +
-        (sources.length ? "\\n\\nSources:\\n" + sources.join("\\n") : "");
-      navigator.clipboard.writeText(text).then(() => { copy.textContent = "Copied"; });
-      return;
-    }
-    const nav = event.target.closest("a.rag-nav");
-    if (nav) {
-      event.preventDefault();
-      send({nav: Number((nav.getAttribute("href") || "").split(":")[1])});
-      return;
-    }
-    const link = event.target.closest("a.rag-cite, a.rag-open");
-    if (!link) return;
-    event.preventDefault();
-    let current = link.getAttribute("href") || "";
-    if (link.classList.contains("rag-cite")) {
-      const n = current.replace("#rag-src-", "");
-      let scope = link.parentElement, found = null;
-      while (scope && !found) {
-        found = scope.querySelector(`a.rag-open[href^="#rag-open:${n}:"]`);
-        scope = scope.parentElement;
-      }
-      if (!found) return;
-      current = found.getAttribute("href");
-      link.dataset.ragScope = "";
-    }
-    let scope = link.parentElement;
-    while (scope && !scope.querySelector(".rag-sources")) scope = scope.parentElement;
-    const refs = scope ? [...scope.querySelector(".rag-sources").querySelectorAll("a.rag-open")]
-      .map((a) => a.getAttribute("href")) : [current];
-    send({refs, current: Math.max(0, refs.indexOf(current))});
-    if (window.matchMedia("(max-width: 768px)").matches) {
-      document.body.classList.add("rag-drawer-open");
-    }
-  });
-  // An empty question, or one sent while an answer is written, is refused here, out
-  // loud, before it reaches the server or the chat; the typed text stays in the box.
-  const busy = () => !!document.querySelector("#rag-question [data-testid=stop-button]");
-  const note = (text) => {
-    let el = document.querySelector("#rag-note");
-    if (!el) {
-      el = document.createElement("div");
-      el.id = "rag-note";
-      el.setAttribute("role", "status");
-      document.querySelector("#rag-question").after(el);
-    }
-    el.textContent = text;
-    clearTimeout(el.ragTimer);
-    el.ragTimer = setTimeout(() => el.remove(), 8000);
-  };
-  const refuse = (event) => {
-    const box = document.querySelector("#rag-question textarea");
-    if (!box) return;
-    if (!box.value.trim()) {
-      box.placeholder = "Type a question first.";
-      box.setAttribute("aria-invalid", "true");
-    } else if (busy()) {
-      note("An answer is still being written: wait for it, or press Stop (Esc). " +
-           "Your question stays in the box.");
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopImmediatePropagation();
-    box.focus();
-  };
-  document.addEventListener("keypress", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && event.target.closest("#rag-question")) {
-      refuse(event);
-    }
-  }, true);
-  document.addEventListener("click", (event) => {
-    if (event.target.closest("#rag-question [data-testid=submit-button]")) refuse(event);
-  }, true);
-  document.addEventListener("input", (event) => {
-    if (event.target.closest && event.target.closest("#rag-question")) {
-      event.target.removeAttribute("aria-invalid");
-    }
-  }, true);
-  // The chat labels each message with its raw HTML for screen readers: give them the
-  // words instead.
-  const readable = () => {
-    document.querySelectorAll("#rag-chat [aria-label]").forEach((el) => {
-      const label = el.getAttribute("aria-label") || "";
-      const kind = label.match(/^(user's message|bot's message|Question|Answer): /);
-      if (!kind) return;
-      const part = el.querySelector(".rag-answer, .rag-step, .rag-stopped") || el;
-      const words = part.innerText.replace(/\s+/g, " ").trim().slice(0, 500);
-      const bot = kind[1] === "bot's message" || kind[1] === "Answer";
-      const wanted = (bot ? "Answer: " : "Question: ") + words;
-      if (label !== wanted) el.setAttribute("aria-label", wanted);
-    });
-  };
-  let queued = false;
-  const soon = () => {  // once a frame at most, however fast an answer streams
-    if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => { queued = false; readable(); });
-  };
-  new MutationObserver(soon).observe(document.documentElement,
-    {subtree: true, childList: true, characterData: true, attributes: true,
-     attributeFilter: ["aria-label"]});
-  document.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
-    const stop = document.querySelector("#rag-question [data-testid=stop-button]");
-    if (stop) stop.click();
-    document.body.classList.remove("rag-drawer-open");
-  });
-})();
-</script>"""
 
 SCROLL_TO_MARK = """() => {
   let tries = 0;
