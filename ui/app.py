@@ -560,19 +560,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for event in runs:
             event.then(*done, **quick)
 
+        ready = (lambda: gr.update(submit_btn="Ask", stop_btn=False), None, question)
+        # A cancelled answer may have one update still on its way to the page: once the
+        # cancel is done, each of these settles the chat again, so that no "Writing…"
+        # bubble is left behind.
         question.stop(lambda messages: (stopped(messages), gr.update(submit_btn="Ask",
                                                                      stop_btn=False)),
-                      [chat], [chat, question], cancels=runs, **quick).then(*done, **quick)
+                      [chat], [chat, question], cancels=runs, **quick).then(
+            stopped, [chat], [chat], **quick).then(*done, **quick)
         chat.undo(undo, [chat], [chat, question], **quick).then(*done, **quick)
         chat.clear(delete_chat, [saved], [saved, past, export, timings, viewer],
-                   cancels=runs, **quick).then(
-            lambda: gr.update(submit_btn="Ask", stop_btn=False), None, question, **quick)
+                   cancels=runs, **quick).then(lambda: [], None, chat, **quick).then(
+            *ready, **quick)
         new.click(new_chat, [saved], [chat, saved, past, export, timings, viewer],
-                  cancels=runs, **quick).then(
-            lambda: gr.update(submit_btn="Ask", stop_btn=False), None, question, **quick)
+                  cancels=runs, **quick).then(lambda: [], None, chat, **quick).then(
+            *ready, **quick)
         past.input(open_chat, [past, saved], [chat, saved, export, timings], cancels=runs,
-                   **quick).then(lambda: gr.update(submit_btn="Ask", stop_btn=False), None,
-                                 question, **quick)
+                   **quick).then(stopped, [chat], [chat], **quick).then(*ready, **quick)
         opener.change(open_citation, [opener, refs], [viewer, refs, tabs, original],
                      **quick).then(None, None, None, js=SCROLL_TO_MARK)
         close.click(None, None, None, js=CLOSE_DRAWER)

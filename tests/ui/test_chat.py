@@ -218,7 +218,7 @@ def test_clearing_the_chat_stops_a_running_answer(fresh_page):
     page.wait_for_selector("#rag-chat .rag-step", timeout=10_000)
     page.locator("#rag-chat button[aria-label='Clear']").click()
     page.wait_for_timeout(4000)  # long enough for an answer to have streamed on
-    assert page.locator("#rag-chat .message").count() == 0
+    assert page.locator("#rag-chat .message").count() == 0, page.locator("#rag-chat").inner_text()
     assert page.locator("#rag-question [data-testid=stop-button]").count() == 0
 
 
