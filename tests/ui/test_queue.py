@@ -1,4 +1,5 @@
-"""The answer queue: the chat and `/ask` share one, sized for the backend."""
+"""The answer queue: the chat and `/ask` share one, sized for the backend; and which
+backends the UI offers."""
 
 from __future__ import annotations
 
@@ -25,3 +26,17 @@ def test_chat_and_ask_share_one_queue_sized_for_the_backend(tmp_path, backend, l
 def test_the_limit_can_be_set(tmp_path):
     app = build_app(Assistant(Settings(index_dir=tmp_path / "index", ui_concurrency=5)))
     assert {fn.concurrency_limit for fn in _answering(app)} == {5}
+
+
+def test_only_backends_that_are_set_up_are_offered(tmp_path):
+    from ui.app import ready_backends
+
+    ready, hints = ready_backends(Settings(index_dir=tmp_path / "index"))
+    assert ready == ["local", "extractive"]
+    assert any("RAG_OPENAI_BASE_URL" in hint for hint in hints)
+    assert any("RAG_OLLAMA_BASE_URL" in hint for hint in hints)
+    ready, hints = ready_backends(Settings(index_dir=tmp_path / "index",
+                                           openai_base_url="http://127.0.0.1:9/v1"))
+    assert ready == ["local", "extractive", "openai"]
+    assert ready_backends(Settings(index_dir=tmp_path / "index", backend="ollama"))[0] == \
+        ["local", "extractive", "ollama"]
