@@ -223,6 +223,13 @@ class Catalog:
             rows = db.execute(f"SELECT {_INFO_COLUMNS} FROM documents ORDER BY source").fetchall()
         return [DocumentInfo(*row) for row in rows]
 
+    def info(self, source: str) -> DocumentInfo | None:
+        """One document's record, without its text."""
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_INFO_COLUMNS} FROM documents WHERE source = ?",
+                             (source,)).fetchone()
+        return DocumentInfo(*row) if row else None
+
     def document(self, source: str) -> SourceDocument | None:
         """The document as it was indexed (its text is what chunk offsets point into)."""
         with self._connect() as db:
@@ -235,6 +242,30 @@ class Catalog:
         return SourceDocument(source=row[0], text=text, title=row[2], sha256=row[3],
                               kind=row[4], date=row[5], body_start=row[6],
                               page_starts=tuple(json.loads(row[7])), hard_wrapped=bool(row[8]))
+
+    def text_window(self, source: str, start: int, end: int) -> tuple[str, int, int] | None:
+        """Characters `start:end` of a document's text (clipped to it), reading only the
+        megabyte parts that hold them: (text, its offset, the document's length), or
+        None if the document is not indexed. For a cited span's surroundings, which
+        should not cost a whole 50 MB document per answer."""
+        start, end = max(0, start), max(0, end)
+        with self._connect() as db:
+            row = db.execute("SELECT text FROM documents WHERE source = ?",
+                             (source,)).fetchone()
+            if row is None:
+                return None
+            if row[0]:  # written before the text was kept in parts
+                text = row[0]
+                return text[start:end], min(start, len(text)), len(text)
+            length = db.execute("SELECT COALESCE(SUM(length(text)), 0) FROM document_text "
+                                "WHERE source = ?", (source,)).fetchone()[0]
+            start, end = min(start, length), min(end, length)
+            first, last = start // _PART, max(start, end - 1) // _PART
+            joined = "".join(part for (part,) in db.execute(
+                "SELECT text FROM document_text WHERE source = ? AND part BETWEEN ? AND ? "
+                "ORDER BY part", (source, first, last)))
+        offset = first * _PART
+        return joined[start - offset:end - offset], start, length
 
     def _text(self, source: str) -> str:
         with self._connect() as db:

@@ -58,6 +58,8 @@ from rag.vectors import Vectors
 MAX_QUESTION_CHARS = 2000
 MAX_QUESTION_WORD_PIECES = 256
 """The embedding model reads no more of a question than this (its window)."""
+CONTEXT_WINDOW = 20_000
+"""Characters read on each side of a supporting span to find its paragraph."""
 
 
 def _check_index_dir(path: Path) -> None:
@@ -358,19 +360,20 @@ class Assistant:
 
     def _context_reader(self):
         """`context(support)`: the paragraph around a supporting span, with its
-        document's title (documents are read once per answer)."""
-        documents: dict[str, str] = {}
+        document's title. Only the text within `CONTEXT_WINDOW` characters of the span
+        is read, so a 50 MB document costs what a short one does."""
 
         def context(support: Support) -> str:
-            source = support.passage.source
-            if source not in documents:
-                document = self.index.catalog.document(source)
-                documents[source] = document.text if document else support.passage.text
-            text = documents[source]
-            for start, end in paragraph_spans(text):
-                if start <= support.start < end:
-                    return f"{support.passage.title}\n{text[start:max(end, support.end)]}"
-            return f"{support.passage.title}\n{support.passage.text}"
+            title = support.passage.title
+            window = self.index.catalog.text_window(support.passage.source,
+                                                    support.start - CONTEXT_WINDOW,
+                                                    support.end + CONTEXT_WINDOW)
+            if window is not None:
+                text, offset, _ = window
+                for start, end in paragraph_spans(text):
+                    if start <= support.start - offset < end:
+                        return f"{title}\n{text[start:max(end, support.end - offset)]}"
+            return f"{title}\n{support.passage.text}"
 
         return context
 

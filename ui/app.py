@@ -35,7 +35,9 @@ from rag.types import Answer  # noqa: E402
 from ui import transcript  # noqa: E402
 from ui import uploads as uploads_module  # noqa: E402
 from ui.render import (  # noqa: E402
+    EXCERPT_CHARS,
     VIEWER_EMPTY,
+    WINDOW_CHARS,
     CitationRef,
     answer_html,
     document_html,
@@ -188,13 +190,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     exports = Path(tempfile.mkdtemp(prefix="rag-ui-"))
     backends, backend_hints = ready_backends(settings)
 
-    def document_texts(answer: Answer) -> dict[str, str]:
-        texts = {}
+    def excerpts(answer: Answer) -> dict[int, tuple[str, int]]:
+        """The text around each citation, read from the catalog a window at a time."""
+        found = {}
         for citation in answer.citations:
-            if citation.source not in texts:
-                document = assistant.catalog.document(citation.source)
-                texts[citation.source] = document.text if document else ""
-        return texts
+            window = assistant.catalog.text_window(citation.source,
+                                                   citation.start - EXCERPT_CHARS,
+                                                   citation.end + EXCERPT_CHARS)
+            if window is not None:
+                found[citation.marker] = window[:2]
+        return found
 
     def count_documents() -> int:
         try:
@@ -217,9 +222,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for kind, value in _events(assistant, question, history, backend, int(passages)):
             if kind == "answer":
                 answer = value
-                texts = document_texts(answer)
                 messages[-1] = {"role": "assistant",
-                                "content": answer_html(answer, texts, show_passages)}
+                                "content": answer_html(answer, excerpts(answer), show_passages)}
                 yield messages, timings_line(answer), ""
                 return
             if kind == "error":
@@ -377,12 +381,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         stored = [[r.marker, r.source, r.start, r.end, r.page] for r in refs]
         # Only a document in the index is shown or offered: the reference came from
         # the browser.
-        document = assistant.catalog.document(ref.source)
-        if document is None or ref.end > len(document.text):
+        document = assistant.catalog.info(ref.source)
+        window = assistant.catalog.text_window(ref.source, ref.start - WINDOW_CHARS,
+                                               ref.end + WINDOW_CHARS)
+        if document is None or window is None or ref.end > window[2]:
             return (viewer_missing(ref.source), stored, gr.Tabs(selected="source"),
                     gr.update(visible=False, value=None))
-        return (document_html(document, refs, current), stored, gr.Tabs(selected="source"),
-                original_file(ref.source))
+        return (document_html(document, window, refs, current), stored,
+                gr.Tabs(selected="source"), original_file(ref.source))
 
     def original_file(source: str):
         path = Path(source)

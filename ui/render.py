@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
-from index.types import DocumentInfo, SourceDocument
+from index.types import DocumentInfo
 from rag.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 400
@@ -36,26 +36,42 @@ def _location(item: Citation | Passage) -> str:
     return " · ".join(parts)
 
 
-def highlighted(citation: Citation, document_text: str | None) -> str:
-    """The cited words marked inside their paragraph (trimmed to a readable length)."""
-    if not document_text or document_text[citation.start:citation.end] != citation.quote:
+EXCERPT_CHARS = CONTEXT_CHARS + 2
+"""Characters of document text `highlighted` needs on each side of a citation."""
+
+Excerpt = tuple[str, int]
+"""A stretch of a document's text and its offset in the document (the whole text, at 0,
+is one too)."""
+
+
+def highlighted(citation: Citation, excerpt: Excerpt | None) -> str:
+    """The cited words marked inside their paragraph (trimmed to a readable length).
+    `excerpt` must reach `EXCERPT_CHARS` past the citation on both sides, or to the
+    document's ends."""
+    if excerpt is None:
         return f"<mark>{_escape(citation.quote)}</mark>"
-    start = document_text.rfind("\n\n", 0, citation.start)
+    text, offset = excerpt
+    cited_start, cited_end = citation.start - offset, citation.end - offset
+    if cited_start < 0 or text[cited_start:cited_end] != citation.quote:
+        return f"<mark>{_escape(citation.quote)}</mark>"
+    start = text.rfind("\n\n", 0, cited_start)
     start = 0 if start < 0 else start + 2
-    end = document_text.find("\n\n", citation.end)
-    end = len(document_text) if end < 0 else end
-    start = max(start, citation.start - CONTEXT_CHARS)
-    end = min(end, citation.end + CONTEXT_CHARS)
-    before = document_text[start:citation.start]
-    after = document_text[citation.end:end]
-    lead = "…" if start > 0 and document_text[start - 1] not in "\n" else ""
-    tail = "…" if end < len(document_text) and document_text[end] not in "\n" else ""
+    end = text.find("\n\n", cited_end)
+    end = len(text) if end < 0 else end
+    start = max(start, cited_start - CONTEXT_CHARS)
+    end = min(end, cited_end + CONTEXT_CHARS)
+    before = text[start:cited_start]
+    after = text[cited_end:end]
+    lead = "…" if start > 0 and text[start - 1] not in "\n" else ""
+    tail = "…" if end < len(text) and text[end] not in "\n" else ""
     return (lead + _escape(before) + f"<mark>{_escape(citation.quote)}</mark>" + _escape(after)
             + tail)
 
 
-def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool = False) -> str:
-    """The chat message: the answer with clickable markers, then its sources."""
+def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
+                show_passages: bool = False) -> str:
+    """The chat message: the answer with clickable markers, then its sources, each with
+    the text around its cited words (`excerpts`, by citation marker)."""
     if answer.abstained:
         why = (f"<p class='rag-why'><small>Why: {_escape(plain_reason(answer))}</small></p>"
                if answer.abstain_reason else "")
@@ -74,7 +90,7 @@ def answer_html(answer: Answer, documents: dict[str, str], show_passages: bool =
             cards.append(
                 f"<div class='rag-source rag-src-{citation.marker}'>"
                 f"<div class='rag-source-head'>[{citation.marker}] {_location(citation)}</div>"
-                f"<blockquote>{highlighted(citation, documents.get(citation.source))}"
+                f"<blockquote>{highlighted(citation, excerpts.get(citation.marker))}"
                 f"</blockquote><a class='rag-open' href='{open_ref(citation)}'>"
                 "Show in the document</a></div>")
         parts.append("<details class='rag-sources' open><summary>Sources</summary>"
@@ -137,26 +153,28 @@ def _file_name(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def document_html(document: SourceDocument, refs: list[CitationRef], current: int) -> str:
-    """The whole document (or a long window of a very long one) with the answer's cited
-    words in it marked, the chosen citation scrolled to and the others a click away."""
+def document_html(document: DocumentInfo, window: tuple[str, int, int],
+                  refs: list[CitationRef], current: int) -> str:
+    """The document's text (`window`: text, its offset, the document's length; the whole
+    text, or `WINDOW_CHARS` either side of the chosen citation for a very long one) with
+    the answer's cited words in it marked, the chosen one scrolled to, the others a click
+    away."""
     ref = refs[current]
-    text = document.text
-    lo = max(0, ref.start - WINDOW_CHARS)
-    hi = min(len(text), ref.end + WINDOW_CHARS)
+    text, lo, length = window
+    hi = lo + len(text)
     marks = sorted({(r.start, r.end) for r in refs if r.source == ref.source
                     and lo <= r.start < r.end <= hi})
     body, cursor = [], lo
     for start, end in marks:
         if start < cursor:  # overlaps a mark already drawn
             continue
-        body.append(_escape(text[cursor:start]))
+        body.append(_escape(text[cursor - lo:start - lo]))
         chosen = (start, end) == (ref.start, ref.end)
         attributes = "class='rag-mark rag-current' id='rag-current'" if chosen else \
             "class='rag-mark'"
-        body.append(f"<mark {attributes}>{_escape(text[start:end])}</mark>")
+        body.append(f"<mark {attributes}>{_escape(text[start - lo:end - lo])}</mark>")
         cursor = end
-    body.append(_escape(text[cursor:hi]))
+    body.append(_escape(text[cursor - lo:]))
     head = [f"<b>{_escape(document.title or ref.source)}</b>"]
     if document.date:
         head.append(_escape(document.date))
@@ -175,9 +193,9 @@ def document_html(document: SourceDocument, refs: list[CitationRef], current: in
     else:
         nav.append(f"<span>citation [{ref.marker}]</span>")
     note = ""
-    if lo > 0 or hi < len(text):
+    if lo > 0 or hi < length:
         note = (f"<p class='rag-viewer-note'>A long document: showing characters {lo:,} to "
-                f"{hi:,} of {len(text):,}.</p>")
+                f"{hi:,} of {length:,}.</p>")
     return (f"<div class='rag-viewer-item'><div class='rag-source-head'>{' · '.join(head)}</div>"
             f"<div class='rag-viewer-nav'>{' '.join(nav)}</div>{note}"
             f"<div class='rag-viewer-doc' tabindex='0'>{''.join(body)}</div></div>")

@@ -3,9 +3,19 @@ functions, no server."""
 
 from __future__ import annotations
 
-from index.types import SourceDocument
+from index.types import DocumentInfo, SourceDocument
 from rag.types import Answer, Citation
-from ui.render import CitationRef, answer_html, document_html, open_ref, parse_ref, step_html
+from ui.render import (
+    EXCERPT_CHARS,
+    WINDOW_CHARS,
+    CitationRef,
+    answer_html,
+    document_html,
+    highlighted,
+    open_ref,
+    parse_ref,
+    step_html,
+)
 from ui.transcript import content_text, to_markdown, turns
 
 TEXT = "Intro line.\n\nRussia sent six warships to the Black Sea. <b>Not bold</b>.\n\nEnd."
@@ -24,7 +34,7 @@ def _chat(content: str) -> list[dict]:
 
 
 def test_follow_ups_read_the_answer_text_from_what_the_chat_shows():
-    html = answer_html(ANSWER, {SOURCE: TEXT})
+    html = answer_html(ANSWER, {1: (TEXT, 0)})
     assert turns(_chat(html)) == [("user", "How many warships?"),
                                   ("assistant", "Russia sent six warships [1].")]
     # As the browser sends it back: a list of text parts.
@@ -41,7 +51,7 @@ def test_stopped_and_unfinished_answers_are_not_followed_up_on():
 
 
 def test_markdown_export_has_the_question_the_answer_and_the_cited_words():
-    markdown = to_markdown(_chat(answer_html(ANSWER, {SOURCE: TEXT})), "A chat")
+    markdown = to_markdown(_chat(answer_html(ANSWER, {1: (TEXT, 0)})), "A chat")
     assert markdown.startswith("# A chat\n")
     assert "**Question:** How many warships?" in markdown
     assert "**Answer:** Russia sent six warships [1]." in markdown
@@ -58,9 +68,10 @@ def test_citation_links_round_trip_and_anything_else_is_refused():
 
 
 def test_the_viewer_shows_the_whole_document_escaped_with_the_chosen_words_marked():
-    document = SourceDocument(source=SOURCE, text=TEXT, title="News", sha256="x", kind="txt")
+    document = DocumentInfo(SOURCE, "News", "x", "txt", 3, 0.0)
     other = CitationRef(2, SOURCE, 0, len("Intro line."))
-    html = document_html(document, [parse_ref(open_ref(CITATION)), other], 0)
+    html = document_html(document, (TEXT, 0, len(TEXT)), [parse_ref(open_ref(CITATION)), other],
+                         0)
     assert "<mark class='rag-mark rag-current' id='rag-current'>six warships</mark>" in html
     assert "<mark class='rag-mark'>Intro line.</mark>" in html
     assert "&lt;b&gt;Not bold&lt;/b&gt;" in html and "<b>Not bold" not in html
@@ -68,16 +79,27 @@ def test_the_viewer_shows_the_whole_document_escaped_with_the_chosen_words_marke
     assert "href='#rag-nav:1'" in html
 
 
-def test_a_very_long_document_is_shown_as_a_window_around_the_citation():
-    text = "word " * 100_000 + "the cited words" + " word" * 100_000
+def test_a_very_long_document_is_shown_as_a_window_around_the_citation(tmp_path):
+    from index.catalog import Catalog
+
+    text = "word " * 100_000 + "the cited words" + " word" * 300_000
     start = text.index("the cited words")
-    document = SourceDocument(source=SOURCE, text=text, title="Long", sha256="x", kind="txt")
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog.put(SourceDocument(source=SOURCE, text=text, title="Long", sha256="x", kind="txt"),
+                "test", set())
     ref = CitationRef(1, SOURCE, start, start + len("the cited words"))
-    from ui import render
-    html = document_html(document, [ref], 0)
+    window = catalog.text_window(SOURCE, ref.start - WINDOW_CHARS, ref.end + WINDOW_CHARS)
+    assert window == (text[start - WINDOW_CHARS:ref.end + WINDOW_CHARS], start - WINDOW_CHARS,
+                      len(text))  # read from the parts that hold it (1 MB each)
+    html = document_html(catalog.info(SOURCE), window, [ref], 0)
     assert "id='rag-current'>the cited words</mark>" in html
-    assert "A long document: showing characters" in html
-    assert len(html) < 2 * render.WINDOW_CHARS + 5_000
+    assert f"A long document: showing characters {start - WINDOW_CHARS:,}" in html
+    assert len(html) < 2 * WINDOW_CHARS + 5_000
+    # An excerpt around a citation is enough for its card in the chat.
+    citation = Citation(marker=1, source=SOURCE, title="Long", start=ref.start, end=ref.end,
+                        quote="the cited words")
+    excerpt = catalog.text_window(SOURCE, ref.start - EXCERPT_CHARS, ref.end + EXCERPT_CHARS)
+    assert highlighted(citation, excerpt[:2]) == highlighted(citation, (text, 0))
 
 
 def test_content_text_reads_every_shape_a_message_comes_in():
