@@ -84,6 +84,14 @@ class RemoteCatalog:
         self.sync()
         return self.replica.document(source)
 
+    def info(self, source: str) -> DocumentInfo | None:
+        self.sync()
+        return self.replica.info(source)
+
+    def text_window(self, source: str, start: int, end: int) -> tuple[str, int, int] | None:
+        self.sync()
+        return self.replica.text_window(source, start, end)
+
     def keyword_search(self, query: str, n: int) -> list[str]:
         self.sync()
         return self.replica.keyword_search(query, n)
