@@ -214,6 +214,10 @@ class Catalog:
         with self._connect() as db:
             return db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
+    def document_count(self) -> int:
+        with self._connect() as db:
+            return db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
     def sources(self) -> list[str]:
         with self._connect() as db:
             return [row[0] for row in db.execute("SELECT source FROM documents ORDER BY source")]

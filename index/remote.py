@@ -72,6 +72,10 @@ class RemoteCatalog:
         self.sync()
         return self.replica.has_documents()
 
+    def document_count(self) -> int:
+        self.sync()
+        return self.replica.document_count()
+
     def sources(self) -> list[str]:
         self.sync()
         return self.replica.sources()

@@ -28,6 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
+from index.types import DocumentInfo  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import BACKENDS, Settings  # noqa: E402
 from rag.errors import RagError  # noqa: E402
@@ -203,7 +204,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def count_documents() -> int:
         try:
-            return len(assistant.catalog.sources())
+            return assistant.catalog.document_count()
         except Exception:  # noqa: BLE001 - a count is not worth an error
             return 0
 
@@ -215,9 +216,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         if not _working(messages) or len(messages) < 2:
             yield gr.skip(), gr.skip(), ""
             return
-        question = html.unescape(transcript.content_text(messages[-2]["content"]))
+        question = transcript.question_text(messages[-2]["content"])
         history = transcript.turns(messages[:-2])
-        documents = count_documents()
+        indexed = count_documents()
         step, draft = "retrieve", ""
         for kind, value in _events(assistant, question, history, backend, int(passages)):
             if kind == "answer":
@@ -234,7 +235,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 step = value
             else:
                 draft += value
-            messages[-1] = {"role": "assistant", "content": step_html(step, documents, draft)}
+            messages[-1] = {"role": "assistant", "content": step_html(step, indexed, draft)}
             yield messages, gr.skip(), ""
 
     def take(message: str, messages: list[dict]):
@@ -268,14 +269,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             messages = messages[:-1]
         if not messages or messages[-1].get("role") != "user":
             return gr.skip(), gr.skip()
-        question = html.unescape(transcript.content_text(messages[-1]["content"]))
+        question = transcript.question_text(messages[-1]["content"])
         return (gr.update(value="", submit_btn=False, stop_btn=True),
                 _asking(messages[:-1], question, count_documents()))
 
     def edit(messages: list[dict], data: gr.EditData):
         """Edit a question: the conversation from it on is asked again."""
         messages = list(messages or [])
-        text = html.unescape(transcript.content_text(data.value))
+        text = transcript.question_text(data.value)
         if not text.strip():
             gr.Warning("Type a question first.")
             return gr.skip(), gr.skip()
@@ -285,7 +286,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     def undo(messages: list[dict], data: gr.UndoData):
         """Undo: take the last question back into the box."""
         messages = list(messages or [])
-        question = html.unescape(transcript.content_text(messages[data.index]["content"])) \
+        question = transcript.question_text(messages[data.index]["content"]) \
             if data.index < len(messages) else ""
         return messages[:data.index], question
 
@@ -419,24 +420,27 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "timings": answer.timings,
         }
 
-    def document_choices() -> list[tuple[str, str]]:
-        return [(f"{d.title} ({d.name})", d.source) for d in assistant.documents()]
+    def document_choices(documents: list[DocumentInfo]) -> list[tuple[str, str]]:
+        return [(f"{d.title} ({d.name})", d.source) for d in documents]
 
-    def fitting_examples() -> list[dict]:
-        titles = {document.title for document in assistant.documents()}
+    def fitting_examples(documents: list[DocumentInfo]) -> list[dict]:
+        titles = {document.title for document in documents}
         return [{"text": q} for title, questions in EXAMPLES.items() if title in titles
                 for q in questions]
 
-    def count_line() -> str:
-        count = count_documents()
+    def count_line(count: int) -> str:
         if not count:
             return "No documents indexed yet: add some in the **Documents** tab."
         return f"{count:,} document{'s' if count != 1 else ''} indexed."
 
     def refresh():
-        return (gr.update(value=documents_table(assistant.documents())),
-                gr.update(choices=document_choices(), value=None),
-                count_line(), gr.update(examples=fitting_examples() or None))
+        """The Documents table, the remove choices, the count and the examples, from one
+        listing of the documents."""
+        documents = assistant.documents()
+        return (gr.update(value=documents_table(documents)),
+                gr.update(choices=document_choices(documents), value=None),
+                count_line(len(documents)),
+                gr.update(examples=fitting_examples(documents) or None))
 
     def index_files(files: list[str] | None, progress=gr.Progress()):
         if not files:
@@ -480,6 +484,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return (f"Removed {Path(source).name} ({count} chunks).", *refresh(),
                 gr.update(visible=False))
 
+    documents = assistant.documents()
     with gr.Blocks(title="Ask your documents") as app:
         saved = gr.BrowserState({"current": "", "chats": []}, storage_key="rag-chats",
                                 secret=_secret(settings.index_dir))
@@ -487,7 +492,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         refs = gr.State([])
         gr.Markdown("## Ask your documents\nAnswers come only from the indexed documents, "
                     "with markers that point to the exact words they rest on.")
-        count = gr.Markdown(count_line(), elem_id="rag-count")
+        count = gr.Markdown(count_line(len(documents)), elem_id="rag-count")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=170, elem_id="rag-history"):
                 new = gr.Button("New chat", size="sm", variant="secondary", elem_id="rag-new")
@@ -498,7 +503,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 chat = gr.Chatbot(label="Chat", height=520, sanitize_html=True,
                                   latex_delimiters=[], buttons=[], elem_id="rag-chat",
                                   feedback_options=None, editable="user",
-                                  examples=fitting_examples() or None,
+                                  examples=fitting_examples(documents) or None,
                                   placeholder="Ask a question about the documents.")
                 question = gr.Textbox(placeholder="Ask a question about the documents…",
                                       show_label=False, submit_btn="Ask", stop_btn=False,
@@ -512,7 +517,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         original = gr.DownloadButton("Download the original", size="sm",
                                                      visible=False, elem_id="rag-original")
                     with gr.Tab("Documents", id="documents"):
-                        table = gr.Dataframe(documents_table(assistant.documents()),
+                        table = gr.Dataframe(documents_table(documents),
                                              headers=TABLE_HEADERS, interactive=False,
                                              elem_id="rag-documents", wrap=True,
                                              column_widths=["34%", "30%", "14%", "9%", "13%"])
@@ -521,8 +526,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                          elem_id="rag-upload")
                         status = gr.Markdown(elem_id="rag-upload-status")
                         with gr.Row():
-                            chosen = gr.Dropdown(choices=document_choices(), label="Document",
-                                                 scale=3, elem_id="rag-remove-choice")
+                            chosen = gr.Dropdown(choices=document_choices(documents),
+                                                 label="Document", scale=3,
+                                                 elem_id="rag-remove-choice")
                             remove = gr.Button("Remove from index", variant="stop", scale=1,
                                                elem_id="rag-remove")
                         with gr.Group(visible=False, elem_id="rag-confirm") as confirm:

@@ -26,12 +26,15 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=True).replace("\r", "").replace("\n", "<br>")
 
 
-def _location(item: Citation | Passage) -> str:
-    parts = [f"<b>{_escape(item.title or item.name)}</b>"]
+def _location(item: Citation | Passage | DocumentInfo, title: str | None = None,
+              page: int | None = None) -> str:
+    """Where something comes from: title, date, page, file name (`title` and `page`
+    stand in for the item's own)."""
+    parts = [f"<b>{_escape(title or item.title or item.name)}</b>"]
     if item.date:
         parts.append(_escape(item.date))
-    if item.page:
-        parts.append(f"page {item.page}")
+    if page or getattr(item, "page", None):
+        parts.append(f"page {page or item.page}")
     parts.append(f"<code>{_escape(item.name)}</code>")
     return " · ".join(parts)
 
@@ -149,10 +152,6 @@ def parse_ref(ref: str) -> CitationRef | None:
     return CitationRef(marker, unquote(match.group(5)), start, end, page)
 
 
-def _file_name(source: str) -> str:
-    return source.replace("\\", "/").rsplit("/", 1)[-1]
-
-
 def document_html(document: DocumentInfo, window: tuple[str, int, int],
                   refs: list[CitationRef], current: int) -> str:
     """The document's text (`window`: text, its offset, the document's length; the whole
@@ -175,12 +174,7 @@ def document_html(document: DocumentInfo, window: tuple[str, int, int],
         body.append(f"<mark {attributes}>{_escape(text[start - lo:end - lo])}</mark>")
         cursor = end
     body.append(_escape(text[cursor - lo:]))
-    head = [f"<b>{_escape(document.title or ref.source)}</b>"]
-    if document.date:
-        head.append(_escape(document.date))
-    if ref.page:
-        head.append(f"page {ref.page}")
-    head.append(f"<code>{_escape(_file_name(ref.source))}</code>")
+    head = _location(document, title=document.title or ref.source, page=ref.page)
     nav = []
     if len(refs) > 1:
         def link(index: int, label: str) -> str:
@@ -196,7 +190,7 @@ def document_html(document: DocumentInfo, window: tuple[str, int, int],
     if lo > 0 or hi < length:
         note = (f"<p class='rag-viewer-note'>A long document: showing characters {lo:,} to "
                 f"{hi:,} of {length:,}.</p>")
-    return (f"<div class='rag-viewer-item'><div class='rag-source-head'>{' · '.join(head)}</div>"
+    return (f"<div class='rag-viewer-item'><div class='rag-source-head'>{head}</div>"
             f"<div class='rag-viewer-nav'>{' '.join(nav)}</div>{note}"
             f"<div class='rag-viewer-doc' tabindex='0'>{''.join(body)}</div></div>")
 

@@ -83,16 +83,19 @@ def content_text(content) -> str:
     return ""
 
 
-_text = content_text
+
+def question_text(content) -> str:
+    """A question as the user typed it, from its chat message (stored escaped)."""
+    return html.unescape(content_text(content))
 
 
 def answer_text(content: str) -> str:
     """The answer's words (markers kept as [n]) from its chat message; a message this UI
     did not write (a stopped draft, an error) is read as plain text."""
-    reader = _read(_text(content))
+    reader = _read(content_text(content))
     if reader.answer:
         return " ".join("".join(reader.answer).split())
-    return " ".join(html.unescape(_strip_tags(_text(content))).split())
+    return " ".join(html.unescape(_strip_tags(content_text(content))).split())
 
 
 def _strip_tags(content: str) -> str:
@@ -113,9 +116,9 @@ def turns(messages: list[Message]) -> list[tuple[str, str]]:
     for message in messages or []:
         role = message.get("role")
         if role == "user":
-            result.append(("user", html.unescape(_text(message.get("content")))))
+            result.append(("user", question_text(message.get("content"))))
         elif role == "assistant":
-            content = _text(message.get("content"))
+            content = content_text(message.get("content"))
             if "rag-stopped" in content or "rag-step" in content:
                 continue  # stopped, or still being written: no answer to follow up on
             text = answer_text(content)
@@ -129,9 +132,9 @@ def to_markdown(messages: list[Message], title: str = "Chat") -> str:
     under it the sources with the exact words they cite."""
     lines = [f"# {title}", ""]
     for message in messages or []:
-        content = _text(message.get("content"))
+        content = content_text(message.get("content"))
         if message.get("role") == "user":
-            lines += [f"**Question:** {html.unescape(content)}", ""]
+            lines += [f"**Question:** {question_text(content)}", ""]
             continue
         reader = _read(content)
         lines += [f"**Answer:** {answer_text(content)}", ""]
@@ -151,7 +154,7 @@ def to_markdown(messages: list[Message], title: str = "Chat") -> str:
 
 def title_of(messages: list[Message]) -> str:
     """A chat's name in the list of past chats: its first question, shortened."""
-    first = next((html.unescape(_text(m.get("content"))) for m in messages or []
+    first = next((question_text(m.get("content")) for m in messages or []
                   if m.get("role") == "user"), "New chat")
     first = " ".join(first.split())
     return first if len(first) <= 60 else first[:57].rstrip() + "…"

@@ -62,12 +62,18 @@ def test_an_empty_question_adds_nothing(fresh_page):
     assert box.get_attribute("placeholder") == "Type a question first."
 
 
-def test_stop_ends_the_answer_and_the_next_question_works(fresh_page):
-    page = fresh_page
+def _start_answering(page):
+    """Send a question and return the box once its answer is being made."""
     box = page.locator("#rag-question textarea")
     box.fill("Why did the Pentagon call the Belarusian army chief?")
     box.press("Enter")
     page.wait_for_selector("#rag-chat .rag-step", timeout=10_000)
+    return box
+
+
+def test_stop_ends_the_answer_and_the_next_question_works(fresh_page):
+    page = fresh_page
+    box = _start_answering(page)
     # A second question while the first is answered is refused out loud, and kept.
     box.fill("How many Russian troops does the US expect in Belarus?")
     box.press("Enter")
@@ -212,10 +218,7 @@ def test_a_forged_citation_link_shows_no_file_outside_the_index(fresh_page):
 
 def test_clearing_the_chat_stops_a_running_answer(fresh_page):
     page = fresh_page
-    box = page.locator("#rag-question textarea")
-    box.fill("Why did the Pentagon call the Belarusian army chief?")
-    box.press("Enter")
-    page.wait_for_selector("#rag-chat .rag-step", timeout=10_000)
+    _start_answering(page)
     page.locator("#rag-chat button[aria-label='Clear']").click()
     page.wait_for_timeout(4000)  # long enough for an answer to have streamed on
     assert page.locator("#rag-chat .message").count() == 0, page.locator("#rag-chat").inner_text()
