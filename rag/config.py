@@ -58,6 +58,9 @@ class Settings(BaseSettings):
                                   description="Where the bundled model is assembled.")
     threads: int = Field(2, ge=1, le=256, description="CPU threads for the local model.")
     context_window: int = Field(4096, ge=512, description="Context size of the local model.")
+    repack_weights: bool = Field(
+        False, description="Let llama.cpp repack the local model's weights for this CPU at "
+        "load: faster token by token, slower to load and to read a prompt (see bench/).")
     max_tokens: int = Field(200, ge=16, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 

@@ -149,3 +149,15 @@ def test_a_primed_system_prompt_kept_on_disk_is_loaded_instead_of_evaluated(assi
         again = client.create_chat_completion(messages=question, max_tokens=8,
                                               temperature=0.0)["choices"][0]["message"]
     assert again == expected
+
+
+def test_weights_are_not_repacked_unless_asked_and_the_library_default_is_restored(assistant):
+    import llama_cpp
+
+    from rag import llm
+
+    client = llm.chat_model(assistant.settings).client
+    assert assistant.settings.repack_weights is False
+    assert client.model_params.use_extra_bufts is False
+    # the swap of llama.cpp's defaults lasts only while a model loads
+    assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts is True
