@@ -3,10 +3,12 @@
     {"id", "question", "answers": [aliases], "evidence": "verbatim text" | [texts] | "",
      "kind": "lookup"|"number"|"who"|"quote"|"multi-hop"|"unanswerable",
      "doc": "file name of the source document", "tags": [optional labels],
-     "removed": [verbatim texts of the document hidden from retrieval] (optional)}
+     "removed": [verbatim texts of the document hidden from retrieval] (optional),
+     "history": [["user"|"assistant", text], ...] (optional)}
 
 `removed` makes evidence-removal negatives: the question is asked as if those texts
-were not indexed (see `eval.negatives`).
+were not indexed (see `eval.negatives`). `history` makes the question a follow-up: it
+is asked after those turns, as the chat would ask it (see `eval.followups`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Question:
     tags: tuple[str, ...] = field(default=())
     removed: tuple[str, ...] = field(default=())
     """Verbatim texts of `doc` left out of retrieval when this question is asked."""
+    history: tuple[tuple[str, str], ...] = field(default=())
+    """Earlier turns of the conversation, (role, text), when this is a follow-up."""
 
     @property
     def answerable(self) -> bool:
@@ -65,13 +69,20 @@ def load_dataset(path: Path, limit: int | None = None) -> list[Question]:
             raise DatasetError(f"{where}: duplicate id {row['id']!r}")
         seen.add(row["id"])
         evidence = _texts(row["evidence"])
+        history = row.get("history", [])
+        if not isinstance(history, list) or not all(
+                isinstance(turn, list) and len(turn) == 2
+                and turn[0] in ("user", "assistant") and isinstance(turn[1], str)
+                for turn in history):
+            raise DatasetError(f'{where}: history must be [["user" or "assistant", text], ...]')
         if row["kind"] != "unanswerable" and (not row["answers"] or not evidence):
             raise DatasetError(f"{where}: an answerable question needs answers and evidence")
         questions.append(Question(id=str(row["id"]), question=row["question"],
                                   answers=tuple(row["answers"]), evidence=evidence,
                                   kind=row["kind"], doc=row["doc"],
                                   tags=tuple(row.get("tags", ())),
-                                  removed=_texts(row.get("removed", ()))))
+                                  removed=_texts(row.get("removed", ())),
+                                  history=tuple((role, text) for role, text in history)))
     if not questions:
         raise DatasetError(f"{path} holds no questions")
     return questions[:limit] if limit else questions

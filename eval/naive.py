@@ -72,7 +72,9 @@ class NaiveSystem:
         self.retriever = self.store.as_retriever(search_type="similarity", search_kwargs={"k": 4})
         self.chain = TUTORIAL_PROMPT | chat_model | StrOutputParser()
 
-    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = (),
+            history: Sequence[tuple[str, str]] = ()) -> Prediction:
+        # The tutorial recipe keeps no conversation: a follow-up is asked as it stands.
         started = time.perf_counter()
         if exclude:
             docs = [d for d in self.store.similarity_search(question, k=4 + EXCLUDE_MARGIN)

@@ -245,7 +245,8 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
     held = config.get("held_out", {})
     if held:
         lines += ["", "Question sets: " + "; ".join(
-            f"`{name}` {'held out (never fitted or tuned on)' if out else 'FITTED ON: in-sample'}"
+            f"`{name}` " + ("held out (never fitted or tuned on)" if out
+                            else "FITTED OR TUNED ON: in-sample")
             for name, out in held.items())]
     lines += ["", "## Headline", "", "Rates with their 95% Wilson interval.", "",
               "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]

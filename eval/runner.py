@@ -55,7 +55,7 @@ def run_system(system: System, questions: list[Question], documents: dict[str, s
                file=sys.stderr)
     for question in bar:
         prediction = system.ask(question.id, question.question,
-                                hidden_spans(question, documents, sources))
+                                hidden_spans(question, documents, sources), question.history)
         predictions.append(prediction)
         rows.append(score(question, prediction, documents.get(question.doc, "")))
     return {"rows": rows, "metrics": aggregate(rows), "groups": by_group(rows),
@@ -122,9 +122,11 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
 
 
 def held_out(datasets: list[Path], settings: Settings) -> dict[str, bool]:
-    """Per question file: True when the decision models were not fitted on it."""
+    """Per question file: True when the decision models were not fitted on it and it is
+    not a development set (named `*-dev.jsonl`, for trying changes on)."""
     fitted = load_calibration(settings.calibration_path).meta.get("fitted_on")
-    return {path.name: path.name != fitted for path in datasets}
+    return {path.name: path.name != fitted and not path.name.endswith("-dev.jsonl")
+            for path in datasets}
 
 
 def _naive(corpus: Path, settings: Settings, assistant: Assistant,

@@ -27,6 +27,8 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     draft: str = ""
     """What the model wrote before checks (to score answers at other thresholds)."""
+    standalone: str = ""
+    """The question as searched: a follow-up rewritten to stand alone."""
     confidence: float | None = None
     """The assistant's chance that its answer is right (None for systems without one)."""
     abstain_reason: str = ""
@@ -44,8 +46,10 @@ class Prediction:
 class System(Protocol):
     name: str
 
-    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
-        """Answer `question`, with the `exclude` spans of documents hidden from retrieval."""
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = (),
+            history: Sequence[tuple[str, str]] = ()) -> Prediction:
+        """Answer `question`, with the `exclude` spans of documents hidden from retrieval,
+        as a follow-up to the `history` turns if any."""
 
 
 class AssistantSystem:
@@ -56,8 +60,10 @@ class AssistantSystem:
         self.backend = backend
         self.name = name
 
-    def ask(self, qid: str, question: str, exclude: Sequence[Span] = ()) -> Prediction:
-        answer = self.assistant.ask(question, backend=self.backend, exclude=exclude)
+    def ask(self, qid: str, question: str, exclude: Sequence[Span] = (),
+            history: Sequence[tuple[str, str]] = ()) -> Prediction:
+        answer = self.assistant.ask(question, list(history), backend=self.backend,
+                                    exclude=exclude)
         texts = {}
         for citation in answer.citations:
             if citation.source not in texts:
@@ -69,7 +75,8 @@ class AssistantSystem:
                         "quote": c.quote} for c in answer.citations],
             passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
                       for p in answer.passages],
-            timings=dict(answer.timings), draft=answer.draft, confidence=answer.confidence,
+            timings=dict(answer.timings), draft=answer.draft,
+            standalone=answer.standalone_question, confidence=answer.confidence,
             abstain_reason=answer.abstain_reason, features=dict(answer.features),
             signals=dict(answer.signals), document_texts=texts,
         )
