@@ -40,9 +40,17 @@ _QUANTITY = re.compile(
 )
 _HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _AMOUNT = re.compile(r"\b(?:no|none|all|both|each|every|several|few|many|most|some|dozens?|"
-                     r"hundreds|thousands|millions|billions|scores|numerous|countless)\b",
-                     re.IGNORECASE)
-"""Words that answer "how many?" without a figure ("several", "thousands", "none")."""
+                     r"hundreds|thousands|millions?|billions?|trillions?|half|scores|"
+                     r"numerous|countless|once|twice|thrice)\b", re.IGNORECASE)
+"""Words that answer "how many?" without a figure ("several", "thousands", "none",
+"twice", "a million and a half")."""
+
+
+def states_a_count(text: str) -> bool:
+    """Whether `text` could answer "how many?": a figure, or a word such as "twice"."""
+    return bool(numbers(text) or _AMOUNT.search(text))
+
+
 _WHO = re.compile(r"\s*(?:who|whom|whose)\b|.*\bname\b", re.IGNORECASE)
 _FRAME = frozenset({"name", "named", "called", "call", "known", "kind", "type"})
 """Words that frame a question ("what is X called?") rather than say what it is about."""
@@ -166,7 +174,7 @@ class Decider:
         if any(numbers(s.text) - stated for s in checked.sentences):
             return "the answer gives a number that no passage states"
         answer = " ".join(s.text for s in checked.sentences)
-        if _HOW_MANY.search(question) and not numbers(answer) and not _AMOUNT.search(answer):
+        if _HOW_MANY.search(question) and not states_a_count(answer):
             return "the question asks how many and the answer gives no number"
         return ""
 

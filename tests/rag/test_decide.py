@@ -9,7 +9,7 @@ from index.loaders import load
 from index.splitter import paragraph_spans
 from rag.calibration import load_calibration
 from rag.cite import CitationChecker
-from rag.decide import FEATURE_NAMES, Decider, Features, Signals
+from rag.decide import FEATURE_NAMES, Decider, Features, Signals, states_a_count
 from rag.focus import SentenceRanker
 from rag.vectors import Vectors
 from tests.conftest import ARTICLE
@@ -65,6 +65,15 @@ def test_certain_checks_decline_without_weighing(judge, question, draft, reason)
     veto, features = judge(question, draft)
     assert reason in veto
     assert features is None
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("The council meets twice a year.", True), ("Nearly a million and a half visitors.", True),
+    ("Six warships.", True), ("Several thousand troops.", True), ("The 1990s.", True),
+    ("Long-range bombers were deployed.", False), ("The drills go on.", False),
+])
+def test_a_count_may_be_a_word(text, counts):
+    assert states_a_count(text) is counts
 
 
 @pytest.mark.parametrize(("question", "draft", "feature", "value"), [
