@@ -3,12 +3,14 @@
 
 "How many warships did Russia send?" asked after another question about the same
 paragraph becomes "And how many warships?", with the earlier question and its answer
-as the conversation. The follow-up is scored against the full question's answers, so
+(the sentence of the paragraph that states it, as the chat would answer) as the
+conversation. The follow-up is scored against the full question's answers, so
 the assistant must recover what the follow-up leaves out: from the conversation, or
 from the documents when the counted thing is named in one paragraph of the article
 only. Pairs where neither holds (the conversation does not name the follow-up's people,
 places or dates, and the thing is named elsewhere in the article too) are left out:
-no reader could tell what they ask.
+no reader could tell what they ask. So are pairs whose earlier answer already states
+the follow-up's answer.
 
 TARGETS are the questions scored (use questions.jsonl for reported figures and the pool
 for development); LEADS supply the earlier turn and must carry `para`-free evidence
@@ -25,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from eval.metrics import contains_answer
+from index.splitter import sentence_spans
 from index.text import content_words
 
 _AUXILIARIES = frozenset(
@@ -66,6 +69,16 @@ def recoverable(target: dict, thing: str, lead: dict, article: str) -> bool:
     return named_in_conversation or one_paragraph
 
 
+def _answered(lead: dict) -> str:
+    """The earlier answer as the chat shows one: the sentence of its paragraph that
+    states it (the assistant answers in a sentence, quoting its source)."""
+    paragraph = lead["evidence"]
+    for start, end in sentence_spans(paragraph):
+        if contains_answer(paragraph[start:end], lead["answers"][:1]):
+            return paragraph[start:end].strip()
+    return f"{lead['answers'][0]}."
+
+
 def build(targets: list[dict], leads: list[dict], corpus: Path) -> list[dict]:
     by_paragraph = defaultdict(list)
     for lead in leads:
@@ -81,13 +94,15 @@ def build(targets: list[dict], leads: list[dict], corpus: Path) -> list[dict]:
             if (lead["id"] == target["id"] or _mentions(lead["question"], thing)
                     or content_words(lead["question"]) >= content_words(target["question"])):
                 continue
+            said = _answered(lead)
+            if contains_answer(said, target["answers"]):
+                continue
             if recoverable(target, thing, lead, article):
                 rows.append({
                     "id": f"followup-{target['id']}", "question": follow_up,
                     "answers": target["answers"], "evidence": target["evidence"],
                     "kind": target["kind"], "doc": target["doc"], "tags": ["follow-up"],
-                    "history": [["user", lead["question"]],
-                                ["assistant", f"{lead['answers'][0]}."]],
+                    "history": [["user", lead["question"]], ["assistant", said]],
                     "full_question": target["question"],
                 })
                 break

@@ -48,16 +48,8 @@ from rag.errors import (
     PathNotFoundError,
 )
 from rag.extractive import extractive_answer
-from rag.focus import ScoredSentence, SentenceRanker, focus, fuse
-from rag.prompt import (
-    ANSWER_PROMPT,
-    FOLLOW_UP_PROMPT,
-    JUDGE_PROMPT,
-    NO_ANSWER,
-    SYSTEM,
-    format_passages,
-    format_turns,
-)
+from rag.focus import ScoredSentence, SentenceRanker, focus
+from rag.prompt import ANSWER_PROMPT, JUDGE_PROMPT, NO_ANSWER, SYSTEM, format_passages
 from rag.retrieve import Retriever, Span
 from rag.script import CROSS_SCRIPT_TOKENS, cross_script
 from rag.types import Answer, Passage
@@ -248,11 +240,7 @@ class Assistant:
         step("retrieve")
         tick = time.perf_counter()
         vectors = Vectors(self.index.embedder.embed_texts)
-        asked = []
-        if standalone != question:
-            earlier = [text for role, text in turns if role == "user"][-1:]
-            asked = [" ".join(earlier + [question])]
-        ranked, shown = self.read(standalone, vectors, exclude, passages, also=asked)
+        ranked, shown = self.read(standalone, vectors, exclude, passages)
         timings["retrieve"] = time.perf_counter() - tick
 
         step("generate")
@@ -267,16 +255,12 @@ class Assistant:
             pieces.append(draft)
             yield draft
         else:
-            prompt, inputs = ANSWER_PROMPT, {"context": format_passages(shown),
-                                             "question": standalone}
-            if standalone != question:
-                prompt = FOLLOW_UP_PROMPT
-                inputs.update(question=question, conversation=format_turns(turns[-2:]))
+            inputs = {"context": format_passages(shown), "question": standalone}
             model = self._model(backend)
             limit = {}
             if cross_script(standalone, [p.text for p in shown]):
                 limit = llm.max_tokens(model, min(CROSS_SCRIPT_TOKENS, self.settings.max_tokens))
-            chain = prompt | llm.probed(model, probe, **limit) | StrOutputParser()
+            chain = ANSWER_PROMPT | llm.probed(model, probe, **limit) | StrOutputParser()
             try:
                 for piece in llm.stream_detached(lambda: chain.stream(inputs),
                                                  llm.lock_for(model)):
@@ -316,31 +300,17 @@ class Assistant:
         yield replace(answer, timings=timings)
 
     def read(self, question: str, vectors: Vectors, exclude: Sequence[Span] = (),
-             sentences: int | None = None, also: Sequence[str] = (),
-             ) -> tuple[list[ScoredSentence], list[Passage]]:
+             sentences: int | None = None) -> tuple[list[ScoredSentence], list[Passage]]:
         """Retrieve passages for `question`, rank their sentences, and pick what the model
         reads: the best sentences and their neighbours (`context_sentences`,
-        `context_neighbours`), or whole passages. Returns (ranked sentences, passages).
-
-        `also`: other wordings of the question (a follow-up as it was asked, after the
-        question before it); their passages join the search and their best sentences are
-        read too, so that a rewrite that went wrong does not hide the answer."""
+        `context_neighbours`), or whole passages. Returns (ranked sentences, passages)."""
         retrieved = self.retriever.retrieve(question, exclude=exclude,
                                             vector=vectors.of([question])[0].tolist())
-        for other in also:
-            for passage in self.retriever.retrieve(other, exclude=exclude,
-                                                   vector=vectors.of([other])[0].tolist()):
-                if not any(p.source == passage.source and p.start < passage.end
-                           and passage.start < p.end for p in retrieved):
-                    retrieved.append(replace(passage, number=len(retrieved) + 1))
         ranked = self.ranker.rank(question, retrieved, vectors)
         sentences = self.settings.context_sentences if sentences is None else sentences
         if not sentences:
             return ranked, retrieved
-        chosen = ranked
-        if also:
-            chosen = fuse([ranked] + [self.ranker.rank(o, retrieved, vectors) for o in also])
-        return ranked, focus(chosen, sentences, self.settings.context_neighbours)
+        return ranked, focus(ranked, sentences, self.settings.context_neighbours)
 
     def conclude(self, question: str, standalone: str, draft: str, shown: list[Passage],
                  ranked: list[ScoredSentence], checked: CheckedAnswer, vectors: Vectors,

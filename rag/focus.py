@@ -61,20 +61,6 @@ class SentenceRanker:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
 
-def fuse(rankings: list[list[ScoredSentence]], k: int = 60) -> list[ScoredSentence]:
-    """One ranking of the same sentences from several (reciprocal rank fusion), each
-    sentence with its best score: what a follow-up's two searches found, interleaved."""
-    fused: dict[tuple[str, int], float] = {}
-    best: dict[tuple[str, int], ScoredSentence] = {}
-    for ranking in rankings:
-        for rank, sentence in enumerate(ranking):
-            key = (sentence.passage.source, sentence.start)
-            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank + 1)
-            if key not in best or sentence.score > best[key].score:
-                best[key] = sentence
-    return [best[key] for key in sorted(fused, key=fused.get, reverse=True)]
-
-
 def focus(ranked: list[ScoredSentence], n: int, neighbours: int = 0) -> list[Passage]:
     """The best `n` sentences as numbered passages, ready for the prompt, plus the
     sentences just before and after the best `neighbours` of them (the answer often

@@ -28,23 +28,6 @@ Question: {question}"""
 
 ANSWER_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", HUMAN)])
 
-FOLLOW_UP = """Passages:
-{context}
-
-Earlier in this conversation:
-{conversation}
-
-Question: {question}"""
-
-FOLLOW_UP_PROMPT = ChatPromptTemplate.from_messages([("system", SYSTEM), ("human", FOLLOW_UP)])
-"""A follow-up is answered as it was asked, after the last exchange: its rewrite (which
-found the passages) may carry over details of the earlier question that the follow-up
-did not ask about."""
-
-
-def format_turns(turns: list[tuple[str, str]]) -> str:
-    return "\n".join(f"{'User' if role == 'user' else 'Assistant'}: {text}" for role, text in turns)
-
 JUDGE = """Question: {question}
 Do the passages state the answer you gave? Reply with yes or no."""
 
