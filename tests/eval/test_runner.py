@@ -54,3 +54,26 @@ def test_extractive_backend_on_any_folder_and_questions(tmp_path):
     assert metrics["answer_accuracy"] == 1.0
     assert metrics["citation_precision"] == 1.0
     assert metrics["quotes_exact"] == 1.0
+
+
+def test_a_follow_up_is_asked_after_its_history_and_the_set_is_marked_by_its_name(tmp_path):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "bees.md").write_text("# Bees\n\nA honey bee colony has one queen. Worker bees "
+                                    "live for about six weeks in summer.\n")
+    questions = tmp_path / "bees-dev.jsonl"
+    questions.write_text(json.dumps({
+        "id": "b1", "question": "And the workers?", "answers": ["six weeks"],
+        "evidence": "Worker bees live for about six weeks in summer.", "kind": "number",
+        "doc": "bees.md", "history": [["user", "How many queens does a colony have?"],
+                                      ["assistant", "A colony has one queen."]]}) + "\n")
+    # the first reply is the rewrite: it is asked only because the history came along
+    scripted = FakeListChatModel(responses=["How long do worker bees live in summer?",
+                                            "Worker bees live for about six weeks [1]."])
+    results = run_eval([questions], corpus, Settings(index_dir=tmp_path / "ix"),
+                       tmp_path / "out", progress=False, chat_model=scripted)
+    (prediction,) = results["local"]["predictions"]
+    assert prediction.standalone == "How long do worker bees live in summer?"
+    assert results["local"]["metrics"]["answer_accuracy"] == 1.0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "`bees-dev.jsonl` FITTED OR TUNED ON" in report
