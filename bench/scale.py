@@ -87,10 +87,12 @@ def grow(index, target: int, sentences: list[str], vectors: np.ndarray, seed: in
 
 
 def _table(rows: list[dict]) -> None:
-    print("| chunks | retrieval p50 | p95 | keyword p50 | vector p50 | first question |")
-    print("|---|---|---|---|---|---|")
+    print("| chunks | retrieval p50 | p95 | with the query embedding p50 | keyword p50 "
+          "| vector p50 | first question |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['chunks']:,} | {row['retrieve_p50_ms']} ms | {row['retrieve_p95_ms']} ms"
+              f" | {row['retrieve_with_embedding_p50_ms']} ms"
               f" | {row['keyword_p50_ms']} ms | {row['dense_p50_ms']} ms"
               f" | {row['first_question_ms']} ms |")
 
@@ -164,7 +166,7 @@ def main() -> None:
             first = time.perf_counter()
             retriever.retrieve(questions[0], vector=query_vectors[0])
             first_s = time.perf_counter() - first
-            total, keyword, dense = [], [], []
+            total, keyword, dense, whole = [], [], [], []
             for question, vector in zip(questions, query_vectors):
                 tick = time.perf_counter()
                 index.keyword_search(question, 20)
@@ -175,14 +177,16 @@ def main() -> None:
                 tick = time.perf_counter()
                 retriever.retrieve(question, vector=vector)
                 total.append(time.perf_counter() - tick)
+                tick = time.perf_counter()
+                retriever.retrieve(question)  # the question embedded too
+                whole.append(time.perf_counter() - tick)
             row = {
                 "chunks": index.store.count(),
                 "grow_s": round(grow_s, 1),
                 "first_question_ms": round(first_s * 1000, 1),
                 "retrieve_p50_ms": round(statistics.median(total) * 1000, 1),
                 "retrieve_p95_ms": round(float(np.percentile(total, 95)) * 1000, 1),
-                "retrieve_with_embedding_p50_ms": round(statistics.median(total) * 1000
-                                                        + embed_ms, 1),
+                "retrieve_with_embedding_p50_ms": round(statistics.median(whole) * 1000, 1),
                 "keyword_p50_ms": round(statistics.median(keyword) * 1000, 1),
                 "dense_p50_ms": round(statistics.median(dense) * 1000, 1),
                 "peak_rss_mb": round(_rss_mb(), 0),
@@ -196,7 +200,8 @@ def main() -> None:
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"),
                                     "query_embedding_p50_ms": round(embed_ms, 1),
                                     "note": "retrieve_* exclude the query embedding; "
-                                            "retrieve_with_embedding adds its median",
+                                            "retrieve_with_embedding embeds the question "
+                                            "too, measured whole",
                                     "rows": results}, indent=1))
     print(f"wrote {args.out}")
 
