@@ -84,12 +84,15 @@ def build(targets: list[dict], leads: list[dict], corpus: Path) -> list[dict]:
     for lead in leads:
         by_paragraph[lead["evidence"]].append(lead)
     rows = []
+    articles: dict[str, str] = {}
     for target in targets:
         made = elliptical(target["question"])
         if made is None or not contains_answer(target["evidence"], target["answers"]):
             continue
         follow_up, thing = made
-        article = (corpus / target["doc"]).read_text(encoding="utf-8")
+        if target["doc"] not in articles:
+            articles[target["doc"]] = (corpus / target["doc"]).read_text(encoding="utf-8")
+        article = articles[target["doc"]]
         for lead in by_paragraph[target["evidence"]]:
             if (lead["id"] == target["id"] or _mentions(lead["question"], thing)
                     or content_words(lead["question"]) >= content_words(target["question"])):

@@ -37,11 +37,17 @@ def test_report_files_and_side_by_side_comparison(tmp_path):
     assert summary["systems"]["naive"]["metrics"]["citations"] == 0
 
 
-def test_extractive_backend_on_any_folder_and_questions(tmp_path):
+def _bees(tmp_path):
+    """A one-document corpus about bees."""
     corpus = tmp_path / "docs"
     corpus.mkdir()
     (corpus / "bees.md").write_text("# Bees\n\nA honey bee colony has one queen. Worker bees "
                                     "live for about six weeks in summer.\n")
+    return corpus
+
+
+def test_extractive_backend_on_any_folder_and_questions(tmp_path):
+    corpus = _bees(tmp_path)
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({
         "id": "b1", "question": "How long do worker bees live in summer?",
@@ -57,10 +63,7 @@ def test_extractive_backend_on_any_folder_and_questions(tmp_path):
 
 
 def test_a_follow_up_is_asked_after_its_history_and_the_set_is_marked_by_its_name(tmp_path):
-    corpus = tmp_path / "docs"
-    corpus.mkdir()
-    (corpus / "bees.md").write_text("# Bees\n\nA honey bee colony has one queen. Worker bees "
-                                    "live for about six weeks in summer.\n")
+    corpus = _bees(tmp_path)
     questions = tmp_path / "bees-dev.jsonl"
     questions.write_text(json.dumps({
         "id": "b1", "question": "And the workers?", "answers": ["six weeks"],
