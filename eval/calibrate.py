@@ -387,11 +387,17 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
                             progress)
     records = collect(assistant, questions, work / "records.jsonl", progress)
 
-    replays = [replay(assistant, r) for r in records]
+    from tqdm import tqdm
+
+    def replayed(by: Assistant, step: str) -> list[Replay]:
+        return [replay(by, r) for r in tqdm(records, desc=step, unit="q", disable=not progress,
+                                             file=sys.stderr)]
+
+    replays = replayed(assistant, "replaying for the support model")
     support, support_figures = fit(support_rows(replays, documents), SUPPORT_FEATURES)
     refit = Assistant(settings.model_copy(), chat_model=chat_model)
     refit.checker.model = support
-    replays = [replay(refit, r) for r in records]
+    replays = replayed(refit, "replaying for the answer model")
     answer, answer_figures = fit(answer_rows(replays), FEATURE_NAMES)
     # The model's yes/no check of its own answer costs a model call per question: keep it
     # only if it makes the out-of-fold predictions better.
