@@ -25,6 +25,7 @@ def db():
         _chunk("b", 0, "A lighthouse stands on the rocks; the lighthouse lamp is old."),
         _chunk("b", 1, "Nothing about towers here, only the weather report."),
     ], committed=True)
+    connection.commit()  # FTS5 writes its row count and token total on commit
     return connection
 
 
@@ -58,17 +59,63 @@ def test_remove_drops_a_source_but_keeps_what_is_asked(db):
     assert keywords.count(db) == 1
 
 
-def test_words_in_a_large_share_of_a_big_collection_are_left_out(db, monkeypatch):
-    monkeypatch.setattr(keywords, "COMMON_MIN", 0)
-    monkeypatch.setattr(keywords, "COMMON_SHARE", 0.3)  # "lighthouse" is in 2 of 4 chunks
-    assert keywords._without_common(db, ["lighthouse", "lamp"]) == ["lamp"]
-    assert keywords.search(db, "lighthouse lamp", 5) == ["b-0"]
-    # when every word is that common, the rarest two are kept rather than none
-    assert keywords._without_common(db, ["lighthouse"]) == ["lighthouse"]
+def test_a_search_over_the_budget_ranks_as_fts5_would_over_every_word(db, monkeypatch):
+    keywords.add(db, [
+        _chunk("c", 0, "The lighthouse lamp burned whale oil; cats kept the mice away."),
+        _chunk("c", 1, "Old lighthouse keepers kept cats, and one lighthouse kept three."),
+    ], committed=True)
+    db.commit()
+    question = "lighthouse keepers cats lamp oil"
+    exact = keywords.search(db, question, 10)
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 1)  # every search is over it
+    # FTS5 reads only the rarest words ("oil", "keeper"), then every word re-ranks
+    assert keywords._within_budget(keywords.content_words(question),
+                                   keywords._frequencies(db, ["lighthouse", "keeper", "cat",
+                                                              "lamp", "oil"])) == ["oil",
+                                                                                   "keeper"]
+    # the chunks holding a rare word, in the order of the exact search ("b-0" holds none)
+    assert keywords.search(db, question, 10) == [i for i in exact if i in {"c-0", "a-0", "c-1"}]
+    assert len(exact) == 4
+    # the re-ranking scores are FTS5's own bm25() over all the words
+    rows = db.execute("SELECT rowid, bm25(keywords) FROM keywords WHERE keywords MATCH ?",
+                      (" OR ".join(keywords.content_words(question)),)).fetchall()
+    ordered = [row_id for row_id, _ in sorted(rows, key=lambda row: row[1])]
+    everything = [(row_id, str(row_id), 1) for row_id, _ in rows]
+    frequencies = keywords._frequencies(db, keywords.content_words(question))
+    assert [row[0] for row in keywords._rescored(db, keywords.content_words(question),
+                                                 frequencies, everything, 10)] == ordered
 
 
-def test_small_collections_are_searched_exactly(db):
-    assert keywords._without_common(db, ["lighthouse", "lamp"]) == ["lighthouse", "lamp"]
+def test_the_rarest_two_words_are_kept_however_common(db, monkeypatch):
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 1)
+    assert keywords._within_budget(["lighthouse", "lamp", "cat"],
+                                   {"lighthouse": 2, "lamp": 1, "cat": 1}) == ["lamp", "cat"]
+    assert keywords.search(db, "lighthouse", 5) == ["b-0", "a-0"]
+    # a word in too large a share of chunks ranks no candidates, within the budget too
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 100)
+    assert keywords._within_budget(["lighthouse", "lamp", "cat", "oil"],
+                                   {"lighthouse": 2, "lamp": 1, "cat": 1, "oil": 1},
+                                   common=1) == ["lamp", "cat", "oil"]
+    assert keywords._within_budget(["lighthouse", "lamp", "cat", "oil"],
+                                   {"lighthouse": 2, "lamp": 1, "cat": 1, "oil": 1}
+                                   ) == ["lamp", "cat", "oil", "lighthouse"]
+
+
+def test_small_collections_are_searched_exactly(db, monkeypatch):
+    monkeypatch.setattr(keywords, "_rescored", None)  # never called
+    assert keywords.search(db, "Which lighthouse has an old lamp?", 10) == ["b-0", "a-0"]
+
+
+def test_the_row_count_and_token_total_are_read_from_fts5(db):
+    block = db.execute("SELECT block FROM keywords_data WHERE id = 1").fetchone()[0]
+    rows, tokens = keywords._varints(block)[:2]
+    assert rows == 4
+    assert tokens == sum(len(keywords.terms(text).split()) for text in (
+        "The lighthouse keeper's cats sleep on the stairs.",
+        "Some 30,000 troops moved 1,000km in 3.5 days.",
+        "A lighthouse stands on the rocks; the lighthouse lamp is old.",
+        "Nothing about towers here, only the weather report."))
+    assert keywords._varints(bytes([0xBD, 0x84, 0x40, 0x05])) == [1_000_000, 5]
 
 
 def test_chunks_are_found_only_once_committed_and_a_rollback_drops_them(db):
