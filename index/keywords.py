@@ -149,7 +149,7 @@ def search(db: sqlite3.Connection, query: str, n: int) -> list[str]:
     if len(kept) < len(words):
         rows = _rescored(db, words, frequencies, _ranked(db, kept, max(RESCORED, n)), n)
     if rows is None:
-        rows = _ranked(db, words, n)
+        rows = _ranked(db, kept, n)
     # Filtered here rather than in the query, which would stop FTS5 from keeping only
     # the top n; uncommitted rows are rare (an ingest that is running or was killed).
     return [chunk_id for _, chunk_id, is_committed in rows if is_committed]
@@ -173,14 +173,17 @@ def _frequencies(db: sqlite3.Connection, words: list[str]) -> dict[str, int]:
 
 def _within_budget(words: list[str], frequencies: dict[str, int],
                    common: float = math.inf) -> list[str]:
-    """The rarest of `words`, none in more than `common` chunks and their chunk counts
-    adding up to at most `POSTINGS_BUDGET`; never fewer than two."""
-    kept, total = [], 0
-    for word in sorted(words, key=lambda w: frequencies.get(w, 0)):
-        count = frequencies.get(word, 0)
-        if len(kept) >= 2 and (total + count > POSTINGS_BUDGET or count > common):
+    """The rarest of `words`: none in more than `common` chunks and their chunk counts
+    adding up to at most `POSTINGS_BUDGET`, but never fewer than two that are in some
+    chunk. Words in no chunk cost nothing and are kept."""
+    kept = [word for word in words if not frequencies.get(word)]
+    found, total = 0, 0
+    for word in sorted((w for w in words if frequencies.get(w)), key=frequencies.__getitem__):
+        count = frequencies[word]
+        if found >= 2 and (total + count > POSTINGS_BUDGET or count > common):
             break
         kept.append(word)
+        found += 1
         total += count
     return kept
 

@@ -91,6 +91,15 @@ def test_the_rarest_two_words_are_kept_however_common(db, monkeypatch):
     assert keywords._within_budget(["lighthouse", "lamp", "cat"],
                                    {"lighthouse": 2, "lamp": 1, "cat": 1}) == ["lamp", "cat"]
     assert keywords.search(db, "lighthouse", 5) == ["b-0", "a-0"]
+    # words in no chunk are kept (they cost nothing) and do not count as the two
+    assert keywords._within_budget(["zyx", "lighthouse", "lamp", "cat"],
+                                   {"lighthouse": 2, "lamp": 1, "cat": 1}) == ["zyx", "lamp",
+                                                                               "cat"]
+    budgeted = keywords.search(db, "zyx lighthouse lamp cat", 5)
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 10**9)
+    assert budgeted == keywords.search(db, "zyx lighthouse lamp cat", 5) == ["a-0", "b-0"]
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 1)
+    assert keywords.search(db, "zyx", 5) == []
     # a word in too large a share of chunks ranks no candidates, within the budget too
     monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 100)
     assert keywords._within_budget(["lighthouse", "lamp", "cat", "oil"],
