@@ -17,14 +17,16 @@ from collections.abc import Iterable, Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation) | {"“", "”", "‘", "’", "…"}
-_DASHES = str.maketrans({"–": " ", "—": " "})
+_DASHES = str.maketrans({dash: " " for dash in "-‐‑‒–—−"})
 _MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 def normalize_answer(text: str) -> str:
     """SQuAD normalisation: lower case, no punctuation, no articles, single spaces.
 
-    Unlike the original script, en and em dashes separate words ("1187—1241").
+    Unlike the original script, hyphens and dashes separate words ("1187—1241"), so
+    that "2-3 years" and "2–3 years" read the same (the script makes them "23" and
+    "2–3").
     """
     text = text.lower().translate(_DASHES)
     text = "".join(ch for ch in text if ch not in _PUNCTUATION)

@@ -9,6 +9,7 @@ from eval import metrics
     ("The Allied Resolve 2022!", "allied resolve 2022"),
     ("  An  apple, a PEAR and the plum. ", "apple pear and plum"),
     ("“Kyiv”", "kyiv"),
+    ("1187—1241", "1187 1241"),
 ])
 def test_normalize_answer_follows_squad(text, expected):
     assert metrics.normalize_answer(text) == expected
@@ -26,6 +27,12 @@ def test_containment_needs_whole_words():
     assert not metrics.contains_answer("Russia sent sixty warships.", ["six"])
     assert metrics.contains_answer("Some 30,000 troops", ["30,000"])
     assert not metrics.contains_answer("Some 30,000 troops", [""])
+
+
+def test_a_hyphen_and_a_dash_read_the_same():
+    assert metrics.contains_answer("Deacons serve 2-3 years [1].", ["2–3 years"])
+    assert metrics.contains_answer("The 1187–1241 campaigns", ["1187-1241"])
+    assert metrics.exact_match("Coca-Cola", ["Coca Cola"]) == 1.0
 
 
 def test_evidence_spans_must_be_verbatim():
