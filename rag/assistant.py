@@ -281,9 +281,8 @@ class Assistant:
                 judged = time.perf_counter()
                 p_yes = self._judge(backend, shown, standalone, draft)
                 timings["judge"] = time.perf_counter() - judged
-            logprobs = probe.logprobs
-            return Signals(logprob_mean=sum(logprobs) / len(logprobs) if logprobs else None,
-                           logprob_min=min(logprobs) if logprobs else None, p_yes=p_yes)
+            tokens = llm.token_texts(self._model(backend), probe.tokens) if probe.tokens else []
+            return Signals.of(standalone, tokens, probe.logprobs, p_yes)
 
         if self.judge_always:
             known = signals()

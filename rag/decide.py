@@ -67,6 +67,54 @@ class Signals:
     """Log-probability of its least likely token."""
     p_yes: float | None = None
     """The model's P(yes) when asked whether the passages state this answer."""
+    new_logprob_min: float | None = None
+    """Log-probability of the least likely token among the words the answer adds to the
+    question: where the model chose what to answer, not where it restated the question
+    ("The Eiffel Tower was designed by | Gustave Eiffel's company")."""
+    new_logprob_mean: float | None = None
+    """Mean log-probability of the tokens of those words."""
+
+    @classmethod
+    def of(cls, question: str, tokens: list[str], logprobs: list[float],
+           p_yes: float | None = None) -> Signals:
+        """Signals from the answer's tokens (their texts, in order) and log-probabilities.
+        Without token texts (a backend that gives none) only the whole-answer figures
+        are known; an answer that adds no word to the question gets 0 (certain)."""
+        if not logprobs:
+            return cls(p_yes=p_yes)
+        new = _new_word_logprobs(question, tokens, logprobs) if tokens else None
+        return cls(logprob_mean=sum(logprobs) / len(logprobs), logprob_min=min(logprobs),
+                   p_yes=p_yes,
+                   new_logprob_min=None if new is None else min(new, default=0.0),
+                   new_logprob_mean=None if new is None else
+                   (sum(new) / len(new) if new else 0.0))
+
+
+_WORD = re.compile(r"\w+")
+_MARKER_SPAN = re.compile(r"\[[^\]]*\]|【[^】]*】")
+
+
+def _new_word_logprobs(question: str, tokens: list[str], logprobs: list[float]) -> list[float]:
+    """Log-probabilities of the tokens that make up the answer's content words which the
+    question does not have (citation markers left out)."""
+    asked = set(content_words(question))
+    text = "".join(tokens)
+    ends, position = [], 0
+    for token in tokens:
+        position += len(token)
+        ends.append(position)
+    markers = [m.span() for m in _MARKER_SPAN.finditer(text)]
+    chosen: set[int] = set()
+    for match in _WORD.finditer(text):
+        start, end = match.span()
+        if any(a <= start < b for a, b in markers):
+            continue
+        found = content_words(match.group(0))
+        if not found or found[0] in asked:
+            continue
+        first = next(i for i, e in enumerate(ends) if e > start)
+        chosen.update(i for i in range(first, len(tokens)) if ends[i] - len(tokens[i]) < end)
+    return [logprobs[i] for i in sorted(chosen) if i < len(logprobs)]
 
 
 @dataclass(frozen=True)
@@ -105,6 +153,8 @@ class Features:
     logprob_mean: float | None
     logprob_min: float | None
     p_yes: float | None
+    new_logprob_min: float | None
+    new_logprob_mean: float | None
 
     def as_dict(self) -> dict[str, float | None]:
         return {k: (float(v) if v is not None else None) for k, v in asdict(self).items()}
@@ -129,6 +179,8 @@ _EXPLAIN = {
     "logprob_mean": "the model was unsure of its wording",
     "logprob_min": "the model was unsure of its wording",
     "p_yes": "the model does not think the passages state this answer",
+    "new_logprob_min": "the model was unsure of its answer",
+    "new_logprob_mean": "the model was unsure of its answer",
 }
 
 
@@ -220,6 +272,8 @@ class Decider:
             logprob_mean=signals.logprob_mean,
             logprob_min=signals.logprob_min,
             p_yes=signals.p_yes,
+            new_logprob_min=signals.new_logprob_min,
+            new_logprob_mean=signals.new_logprob_mean,
         )
 
     def weigh(self, features: Features) -> Decision:

@@ -277,22 +277,40 @@ class TokenProbe:
     """Records how sure llama.cpp was of each token it generated.
 
     Passed as a logits processor, it sees the logits of every step before sampling and
-    keeps the log-probability of the most likely token (the one greedy decoding takes,
-    repetition penalty aside), and the whole first step's distribution when asked to.
+    keeps the most likely token (the one greedy decoding takes, repetition penalty
+    aside) and its log-probability, and the whole first step's distribution when asked
+    to.
     """
 
     def __init__(self, keep_first: bool = False) -> None:
         self.logprobs: list[float] = []
+        self.tokens: list[int] = []
         self.keep_first = keep_first
         self.first: np.ndarray | None = None
 
     def __call__(self, input_ids, logits):
+        self.tokens.append(int(np.argmax(logits)))
         top = float(logits.max())
         normaliser = top + math.log(float(np.exp(logits - top).sum()))
         self.logprobs.append(top - normaliser)
         if self.keep_first and self.first is None:
             self.first = np.asarray(logits, dtype=np.float64) - normaliser
         return logits
+
+
+def token_texts(model: BaseChatModel, tokens: list[int]) -> list[str]:
+    """The text of each token, in order ("" for the bytes of a character split across
+    tokens, until the token that completes it); [] for backends without a tokenizer."""
+    client = _llama(model)
+    if client is None:
+        return []
+    texts, raw, seen = [], b"", 0
+    for token in tokens:
+        raw += client.detokenize([token])
+        text = raw.decode("utf-8", errors="ignore")
+        texts.append(text[seen:])
+        seen = len(text)
+    return texts
 
 
 def max_tokens(model: BaseChatModel, tokens: int) -> dict[str, int]:

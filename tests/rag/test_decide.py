@@ -150,3 +150,19 @@ def test_the_model_is_asked_about_its_answer_only_when_no_certain_check_declines
             assert decision.abstain and decision.probability == 0.0 and not asked
         else:
             assert asked and decision.features.p_yes == 0.9
+
+
+def test_the_model_s_certainty_is_read_on_the_words_its_answer_adds():
+    tokens = ["Russia", " sent", " six", " war", "ships", " [", "3", "]."]
+    logprobs = [-0.01, -0.02, -1.5, -0.3, -0.1, -0.05, -2.0, -0.01]
+    signals = Signals.of("How many warships were sent by Russia?", tokens, logprobs, p_yes=0.7)
+    assert signals.logprob_min == -2.0 and signals.p_yes == 0.7
+    assert signals.new_logprob_min == -1.5  # "six": the marker and the asked words left out
+    assert signals.new_logprob_mean == pytest.approx(-1.5)
+    # a word split over tokens counts every token of it
+    words = Signals.of("Who sent ships?", tokens, logprobs)
+    assert words.new_logprob_mean == pytest.approx((-0.01 - 1.5 - 0.3 - 0.1) / 4)
+    assert Signals.of("How many warships were sent by Russia?", tokens[:2], logprobs[:2]) \
+        .new_logprob_min == 0.0  # adds nothing
+    assert Signals.of("Q?", [], []) == Signals()
+    assert Signals.of("Q?", [], [-0.5]).new_logprob_min is None  # no token texts
