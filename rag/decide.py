@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from itertools import accumulate
 
 from index.text import content_words, numbers
 from rag.calibration import LogisticModel
@@ -82,12 +83,12 @@ class Signals:
         are known; an answer that adds no word to the question gets 0 (certain)."""
         if not logprobs:
             return cls(p_yes=p_yes)
-        new = _new_word_logprobs(question, tokens, logprobs) if tokens else None
-        return cls(logprob_mean=sum(logprobs) / len(logprobs), logprob_min=min(logprobs),
-                   p_yes=p_yes,
-                   new_logprob_min=None if new is None else min(new, default=0.0),
-                   new_logprob_mean=None if new is None else
-                   (sum(new) / len(new) if new else 0.0))
+        whole = cls(logprob_mean=sum(logprobs) / len(logprobs), logprob_min=min(logprobs),
+                    p_yes=p_yes)
+        if not tokens:
+            return whole
+        new = _new_word_logprobs(question, tokens, logprobs) or [0.0]
+        return replace(whole, new_logprob_min=min(new), new_logprob_mean=sum(new) / len(new))
 
 
 _WORD = re.compile(r"\w+")
@@ -99,10 +100,7 @@ def _new_word_logprobs(question: str, tokens: list[str], logprobs: list[float]) 
     question does not have (citation markers left out)."""
     asked = set(content_words(question))
     text = "".join(tokens)
-    ends, position = [], 0
-    for token in tokens:
-        position += len(token)
-        ends.append(position)
+    bounds = list(accumulate((len(token) for token in tokens), initial=0))
     markers = [m.span() for m in _MARKER_SPAN.finditer(text)]
     chosen: set[int] = set()
     for match in _WORD.finditer(text):
@@ -110,10 +108,9 @@ def _new_word_logprobs(question: str, tokens: list[str], logprobs: list[float]) 
         if any(a <= start < b for a, b in markers):
             continue
         found = content_words(match.group(0))
-        if not found or found[0] in asked:
-            continue
-        first = next(i for i, e in enumerate(ends) if e > start)
-        chosen.update(i for i in range(first, len(tokens)) if ends[i] - len(tokens[i]) < end)
+        if found and found[0] not in asked:
+            chosen.update(i for i in range(len(tokens))
+                          if bounds[i] < end and bounds[i + 1] > start)
     return [logprobs[i] for i in sorted(chosen) if i < len(logprobs)]
 
 

@@ -12,6 +12,7 @@ translated into `BackendError`/`ModelUnavailableError` here, with what to do nex
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import ctypes
 import functools
@@ -304,13 +305,8 @@ def token_texts(model: BaseChatModel, tokens: list[int]) -> list[str]:
     client = _llama(model)
     if client is None:
         return []
-    texts, raw, seen = [], b"", 0
-    for token in tokens:
-        raw += client.detokenize([token])
-        text = raw.decode("utf-8", errors="ignore")
-        texts.append(text[seen:])
-        seen = len(text)
-    return texts
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+    return [decoder.decode(client.detokenize([token])) for token in tokens]
 
 
 def max_tokens(model: BaseChatModel, tokens: int) -> dict[str, int]:
