@@ -13,6 +13,11 @@ from rag.calibration import CALIBRATION_FILE
 
 DEFAULT_CORPUS = Path("corpus")
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
+PARAPHRASES = Path(__file__).resolve().parent / "data" / "pool-paraphrased.jsonl"
+
+
+def _optional_path(value: str) -> Path | None:
+    return None if value.lower() == "none" else Path(value)
 
 
 def eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +57,11 @@ def calibrate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="of those, how many to have the chat model reword and ask again "
                              "(default 600; rewordings no different from the original are "
                              "dropped)")
+    parser.add_argument("--paraphrased", type=_optional_path, default=PARAPHRASES,
+                        metavar="FILE",
+                        help="hand-written rewordings of sampled pool questions, JSON lines "
+                             "of {\"id\", \"question\"}, asked as extra questions (default: "
+                             "eval/data/pool-paraphrased.jsonl; 'none' for none)")
     parser.add_argument("--work", type=Path, default=Path("calibration-work"), metavar="DIR",
                         help="index, stored answers and report (default: calibration-work/)")
     parser.add_argument("--out", type=Path, default=CALIBRATION_FILE, metavar="FILE",

@@ -7,7 +7,9 @@
    questions none of the reported sets ask), evenly over its articles, plus
    evidence-removal negatives (`eval.negatives`) made from other pool questions; have
    the chat model reword some of both (SQuAD questions share many words with their
-   answer's sentence, users' questions often do not), kept as extra questions.
+   answer's sentence, users' questions often do not), kept as extra questions. The
+   chat model rewords timidly, so hand-written paraphrases of sampled questions
+   (`--paraphrased`, default `eval/data/pool-paraphrased.jsonl`) are asked as well.
 2. Ask each through the assistant, with the model's own check always asked, and keep
    what the chat model said (`records.jsonl` in `--work`; a rerun resumes, and with
    every record present no model is loaded at all).
@@ -50,6 +52,7 @@ from rag.decide import FEATURE_NAMES
 from rag.errors import InputError, PathNotFoundError
 
 REWORDED = "-reworded"
+PARAPHRASED = "-paraphrased"
 SUPPORT_FEATURES = ("coverage", "similarity", "claimed", "pair")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 COSTLY = ("p_yes",)
@@ -153,6 +156,31 @@ def reword(model, questions: list[Question], path: Path,
             out.append(replace(question, id=question.id + REWORDED, question=text,
                                tags=(*question.tags, "reworded")))
     return out
+
+
+def paraphrased(questions: list[Question], path: Path | None) -> list[Question]:
+    """The sampled questions that `path` (JSON lines of {"id", "question"}) rewords, as
+    new questions with the same answers (or the same hidden evidence). The chat model's
+    own rewordings stay close to the original; these were written by hand to ask the
+    same thing the way someone who never read the paragraph would."""
+    if path is None:
+        return []
+    if not path.is_file():
+        raise PathNotFoundError(f"No paraphrase file at {path}; pass --paraphrased FILE "
+                                "or --paraphrased none.")
+    written: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            written[row["id"]] = row["question"]
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}, line {number}: expected a JSON object with \"id\" "
+                             "and \"question\"; fix or remove that line.") from None
+    return [replace(q, id=q.id + PARAPHRASED, question=written[q.id],
+                    tags=(*q.tags, "paraphrased"))
+            for q in questions if q.id in written]
 
 
 # Collecting -----------------------------------------------------------------------
@@ -363,7 +391,8 @@ def _impute(values: list) -> list[float]:
 
 
 def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Path,
-        out: Path, progress: bool = True, chat_model=None, reworded: int = 0) -> Calibration:
+        out: Path, progress: bool = True, chat_model=None, reworded: int = 0,
+        paraphrases: Path | None = None) -> Calibration:
     """Steps 1-5 of the module docstring; returns the fitted calibration."""
     if not pool_path.is_file():
         raise PathNotFoundError(f"No calibration pool at {pool_path}; pass --pool FILE.")
@@ -381,10 +410,12 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     if missing:
         raise InputError(f"The pool asks about documents not in {corpus}: {', '.join(missing)}")
     questions = sample(pool, documents, answerable, negatives)
+    written = paraphrased(questions, paraphrases)
     if reworded:
         model = chat_model or llm.chat_model(settings)
         questions += reword(model, _spread(questions, reworded), work / "reworded.jsonl",
                             progress)
+    questions += written
     records = collect(assistant, questions, work / "records.jsonl", progress)
 
     from tqdm import tqdm
@@ -411,6 +442,9 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     answer_figures.update(_subset_figures(
         answer_figures, [i.record.id.endswith(REWORDED) for i in replays if not i.veto],
         "reworded"))
+    answer_figures.update(_subset_figures(
+        answer_figures, [i.record.id.endswith(PARAPHRASED) for i in replays if not i.veto],
+        "paraphrased"))
     _write_replays(work / "replays.jsonl", replays)
 
     meta = {
@@ -420,6 +454,7 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
         "answerable": sum(r.answerable for r in records),
         "negatives": sum(not r.answerable for r in records),
         "reworded": sum(r.id.endswith(REWORDED) for r in records),
+        "paraphrased": sum(r.id.endswith(PARAPHRASED) for r in records),
         "declined_by_certain_checks": sum(bool(r.veto) for r in replays),
         "seed": SEED,
         "date": time.strftime("%Y-%m-%d"),
@@ -471,7 +506,7 @@ def _report(work: Path, calibration: Calibration, figures: dict) -> None:
 
 def main(args: argparse.Namespace) -> int:
     calibration = run(args.pool, args.corpus, args.answerable, args.negatives, args.work,
-                      args.out, reworded=args.reworded)
+                      args.out, reworded=args.reworded, paraphrases=args.paraphrased)
     meta = calibration.meta
     print(f"Fitted on {meta['questions']} questions ({meta['answerable']} answerable, "
           f"{meta['negatives']} evidence-removal negatives) in {meta['seconds']} s.")

@@ -14,11 +14,12 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from eval.calibrate import run, sample
+from eval.calibrate import paraphrased, run, sample
 from eval.dataset import load_dataset
 from rag import Assistant, Settings
 from rag.calibration import load_calibration
 from rag.decide import FEATURE_NAMES
+from rag.errors import InputError, PathNotFoundError
 
 TOPICS = {
     "bees": ["Honey bees live in colonies.", "A colony has one queen that lays the eggs.",
@@ -88,8 +89,13 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     path, corpus = pool
     out = tmp_path / "calibration.json"
     FirstPassageReader.calls = 0
+    paraphrases = tmp_path / "paraphrased.jsonl"
+    ids = [q.id for q in load_dataset(path)]
+    paraphrases.write_text("".join(json.dumps({"id": i, "question": f"Ask {i} anew?"}) + "\n"
+                                   for i in ids + [i + "-removed" for i in ids]))
     calibration = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
-                      progress=False, chat_model=FirstPassageReader(), reworded=4)
+                      progress=False, chat_model=FirstPassageReader(), reworded=4,
+                      paraphrases=paraphrases)
     asked = FirstPassageReader.calls
     records = [json.loads(line) for line in
                (tmp_path / "work" / "records.jsonl").read_text().splitlines()]
@@ -97,7 +103,15 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     reworded = [r for r in records if r["id"].endswith("-reworded")]
     assert meta["reworded"] == len(reworded) == 4
     assert all(r["question"].startswith("Put differently, ") for r in reworded)
-    assert meta["answerable"] >= 9 and 1 <= meta["negatives"] <= 8
+    # every sampled question, answerable or not, is asked again in its written wording
+    written = [r for r in records if r["id"].endswith("-paraphrased")]
+    originals = [r for r in records if not r["id"].endswith(("-paraphrased", "-reworded"))]
+    assert meta["paraphrased"] == len(written) == len(originals)
+    assert {r["id"].removesuffix("-paraphrased") for r in written} == {r["id"] for r in originals}
+    assert all(r["question"] == f"Ask {r['id'].removesuffix('-paraphrased')} anew?"
+               for r in written)
+    assert any(r["removed"] for r in written) and any(not r["removed"] for r in written)
+    assert meta["answerable"] >= 9 and 1 <= meta["negatives"] <= 16
     assert len(records) == meta["questions"] == meta["answerable"] + meta["negatives"]
     assert asked >= len(records) - sum(r["draft"] == "The documents do not say." for r in records)
     assert sum(bool(r["removed"]) for r in records) == meta["negatives"]
@@ -111,7 +125,8 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     assert "## Reliability (out of fold)" in report
 
     again = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
-                progress=False, chat_model=FirstPassageReader(), reworded=4)
+                progress=False, chat_model=FirstPassageReader(), reworded=4,
+                paraphrases=paraphrases)
     assert FirstPassageReader.calls == asked  # every answer came from records.jsonl
     assert again.answer.coef == calibration.answer.coef
 
@@ -119,3 +134,15 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
                           chat_model=FirstPassageReader())
     answer = assistant.ask("What about Loire?")
     assert 0.0 <= answer.confidence <= 1.0
+
+
+def test_a_bad_paraphrase_file_names_the_line_and_the_fix(pool, tmp_path):
+    path, _ = pool
+    questions = load_dataset(path)
+    bad = tmp_path / "paraphrased.jsonl"
+    bad.write_text(json.dumps({"id": questions[0].id, "question": "Anew?"}) + "\n{oops\n")
+    with pytest.raises(InputError, match=r"line 2: expected a JSON object"):
+        paraphrased(questions, bad)
+    with pytest.raises(PathNotFoundError, match="--paraphrased"):
+        paraphrased(questions, tmp_path / "missing.jsonl")
+    assert paraphrased(questions, None) == []
