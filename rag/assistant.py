@@ -326,6 +326,8 @@ class Assistant:
         decision = self.decider.decide(standalone, checked, shown, ranked,
                                        self._context_reader(), vectors, remembered)
         abstained = decision.abstain
+        if not abstained:
+            checked = self.checker.cite_best(checked)
         return Answer(
             question=question,
             text=NO_ANSWER if abstained else checked.text,

@@ -17,6 +17,7 @@ no marker and are reported as unsupported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.splitter import sentence_spans
@@ -94,6 +95,11 @@ class CheckedAnswer:
     def unsupported(self) -> list[str]:
         return [s.text for s in self.sentences if not s.supported]
 
+    @property
+    def clearly_supported(self) -> bool:
+        """Some sentence has a span that supports it (at least `SUPPORTED`)."""
+        return any(s.supported for s in self.sentences)
+
 
 class CitationChecker:
     """Finds, for each answer sentence, the passage words that support it."""
@@ -145,9 +151,20 @@ class CitationChecker:
             checked.append(CheckedSentence(sentence, start, end, tuple(claimed[i]), best, extra,
                                            scored))
 
-        citations = self._citations(checked)
-        return CheckedAnswer(self._rewrite(clean, checked, citations), citations, checked,
-                             abstained=False)
+        citations = self._citations(checked, _supported)
+        return CheckedAnswer(self._rewrite(clean, checked, citations, _supported), citations,
+                             checked, abstained=False)
+
+    def cite_best(self, checked: CheckedAnswer) -> CheckedAnswer:
+        """The answer citing each sentence's best span, however weak: for an answer that
+        no span clearly supports but that the decision gives anyway (its sentences stay
+        listed as unsupported)."""
+        if checked.abstained or checked.clearly_supported:
+            return checked
+        clean = strip_markers(checked.text)[0]
+        citations = self._citations(checked.sentences, _has_span)
+        return CheckedAnswer(self._rewrite(clean, checked.sentences, citations, _has_span),
+                             citations, checked.sentences, abstained=False)
 
     def _support(self, question_words: set[str], sentence: str, passage: Passage, start: int,
                  end: int, pair: bool, span_text: str, similarity: float, claimed: bool,
@@ -194,12 +211,13 @@ class CitationChecker:
         return max(options, key=lambda o: o[:2])[2] if options else None
 
     @staticmethod
-    def _citations(checked: list[CheckedSentence]) -> list[Citation]:
-        """One citation per distinct supporting span, numbered [1], [2], ... in the order
-        the answer first uses them."""
+    def _citations(checked: list[CheckedSentence],
+                   cited: Callable[[CheckedSentence], bool]) -> list[Citation]:
+        """One citation per distinct span of the `cited` sentences, numbered [1], [2], ...
+        in the order the answer first uses them."""
         citations: dict[tuple[str, int, int], Citation] = {}
         for sentence in checked:
-            if not sentence.supported:
+            if not cited(sentence):
                 continue
             for support in (sentence.support, sentence.extra):
                 if support is None:
@@ -216,13 +234,14 @@ class CitationChecker:
         return list(citations.values())
 
     @staticmethod
-    def _rewrite(clean: str, checked: list[CheckedSentence], citations: list[Citation]) -> str:
-        """The answer with each supported sentence's marker(s) placed before its final
-        punctuation, and no marker on unsupported sentences."""
+    def _rewrite(clean: str, checked: list[CheckedSentence], citations: list[Citation],
+                 cited: Callable[[CheckedSentence], bool]) -> str:
+        """The answer with each `cited` sentence's marker(s) placed before its final
+        punctuation, and no marker on the others."""
         marker = {(c.source, c.start, c.end): c.marker for c in citations}
         out = clean
         for sentence in reversed(checked):
-            if not sentence.supported:
+            if not cited(sentence):
                 continue
             used: list[int] = []
             for support in (sentence.support, sentence.extra):
@@ -235,3 +254,12 @@ class CitationChecker:
                 end -= 1
             out = out[:end] + " " + "".join(f"[{n}]" for n in used) + out[end:]
         return out.strip()
+
+
+def _supported(sentence: CheckedSentence) -> bool:
+    return sentence.supported
+
+
+def _has_span(sentence: CheckedSentence) -> bool:
+    """A best span that could support the sentence at all (it states its numbers)."""
+    return sentence.support is not None and sentence.support.numbers_match

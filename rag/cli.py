@@ -100,7 +100,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(textwrap.fill(f"“{c.quote}”", width=88, initial_indent="      ",
                                 subsequent_indent="      "))
     if answer.unsupported:
-        print("\nNot supported by the documents: " + " ".join(answer.unsupported))
+        print("\nNot clearly stated in the documents: " + " ".join(answer.unsupported))
     if answer.abstained and answer.abstain_reason:
         print(f"(why: {answer.abstain_reason})")
     elif not answer.abstained:

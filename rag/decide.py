@@ -8,9 +8,11 @@ fitted `answer` model (`rag.calibration`), a logistic regression over the named
 ask (`rag calibrate`). The assistant declines when the chance is below
 `abstain_below` (0.5: "decline when the answer is more likely wrong than right").
 
-A few outcomes are certain and need no model; they decline whatever the chance:
+Whether a span clearly supports the answer is one of the features, not a rule: an
+answer in other words than the text's can be right with no span that clearly states
+it. A few outcomes are certain and need no model; they decline whatever the chance:
 - the model itself said the passages do not answer (or wrote nothing);
-- no passage supports any sentence of the answer, so it could cite nothing;
+- no passage has a sentence to compare the answer with;
 - the answer states a number that no passage the model read contains;
 - a how-many question gets an answer with no number or amount in it.
 """
@@ -161,6 +163,7 @@ FEATURE_NAMES = tuple(f.name for f in fields(Features))
 
 _EXPLAIN = {
     "support": "the cited words do not clearly state the answer",
+    "supported_share": "no passage clearly states the answer",
     "coverage": "the cited words hold little of the answer",
     "question_coverage": "what the question asks about is barely mentioned where the answer "
                          "comes from",
@@ -217,8 +220,8 @@ class Decider:
         """The reason a certain check fails, or ""."""
         if checked.abstained:
             return "the model found no answer in the passages"
-        if not any(s.supported for s in checked.sentences):
-            return "no passage supports the answer"
+        if not any(s.support is not None for s in checked.sentences):
+            return "no passage has a sentence to compare the answer with"
         stated = set(numbers(question)).union(*(numbers(p.text) for p in passages))
         if any(numbers(s.text) - stated for s in checked.sentences):
             return "the answer gives a number that no passage states"
@@ -230,7 +233,10 @@ class Decider:
     def features(self, question: str, checked: CheckedAnswer, ranked: list[ScoredSentence],
                  context: Context, vectors: Vectors, signals: Signals) -> Features:
         """What the answer model weighs, for an answer no certain check declined."""
-        supported = [s for s in checked.sentences if s.supported]
+        # Without a sentence that a span clearly supports, the best span of each sentence
+        # stands in (the weak support is itself a feature).
+        supported = ([s for s in checked.sentences if s.supported]
+                     or [s for s in checked.sentences if s.support is not None])
         answer = " ".join(s.text for s in supported)
         supports = [s.support for s in supported if s.support is not None]
         supports += [s.extra for s in supported if s.extra is not None]
@@ -252,7 +258,7 @@ class Decider:
                      and main.start <= s.start and s.end <= main.end), len(ranked))
         return Features(
             support=min(s.support.probability for s in supported),
-            supported_share=len(supported) / len(checked.sentences),
+            supported_share=sum(s.supported for s in checked.sentences) / len(checked.sentences),
             coverage=main.coverage,
             question_coverage=coverage,
             question_similarity=float(similarity.max()) if len(similarity) else 0.0,

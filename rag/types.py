@@ -69,7 +69,8 @@ class Answer:
     standalone_question: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
     unsupported: list[str] = field(default_factory=list)
-    """Sentences of the answer that no retrieved passage supports."""
+    """Sentences of the answer that no retrieved passage clearly supports (a given answer
+    still cites their best span)."""
     draft: str = ""
     """What the model wrote, before citations were checked and repaired."""
     confidence: float = 0.0

@@ -85,7 +85,7 @@ def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
                   f"[{m.group(1)}]</a>", _escape(answer.text))
     parts = [f"<p class='rag-answer'>{body}</p>"]
     if answer.unsupported:
-        parts.append("<p class='rag-unsupported'><small>⚠ Not supported by the documents: "
+        parts.append("<p class='rag-unsupported'><small>⚠ Not clearly stated in the documents: "
                      f"{_escape(' '.join(answer.unsupported))}</small></p>")
     if answer.citations:
         cards = []

@@ -88,6 +88,24 @@ def test_a_number_the_passages_do_not_state_is_unsupported(checker):
     assert "[1]" not in result.text
 
 
+def test_an_answer_given_without_clear_support_cites_its_best_span(checker):
+    result = checker.check("What do the ships carry?",
+                           "The ships carry hypersonic missiles built in Kazan [3].", PASSAGES)
+    assert result.citations == [] and not result.clearly_supported
+    cited = checker.checker.cite_best(result)
+    [citation] = cited.citations
+    assert cited.text == "The ships carry hypersonic missiles built in Kazan [1]."
+    assert citation.passage == 3 and DOC.text[citation.start:citation.end] == citation.quote
+    assert cited.unsupported == ["The ships carry hypersonic missiles built in Kazan."]
+    supported = checker.check("How many warships did Russia send?",
+                              "Russia sent six warships [3].", PASSAGES)
+    assert checker.checker.cite_best(supported) is supported
+    # a span that lacks the sentence's number is never cited
+    wrong_number = checker.check("How many troops will surge into Belarus?",
+                                 "Some 45,000 Russian troops will surge into Belarus.", PASSAGES)
+    assert checker.checker.cite_best(wrong_number).citations == []
+
+
 def test_only_the_supported_sentence_keeps_a_citation(checker):
     result = checker.check(
         "How many warships did Russia send?",

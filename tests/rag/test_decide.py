@@ -52,7 +52,7 @@ def judge(embedder):
 @pytest.mark.parametrize(("question", "draft", "reason"), [
     ("What is the population of Ukraine?",
      "The population of Ukraine is approximately 46.8 million people [1].",
-     "no passage supports the answer"),
+     "a number that no passage states"),
     ("How many warships did Russia send?", "The documents do not say.",
      "the model found no answer"),
     ("How many warships did Russia send?", "Russia sent six warships [3]. In all 14 ships "
@@ -166,3 +166,12 @@ def test_the_model_s_certainty_is_read_on_the_words_its_answer_adds():
         .new_logprob_min == 0.0  # adds nothing
     assert Signals.of("Q?", [], []) == Signals()
     assert Signals.of("Q?", [], [-0.5]).new_logprob_min is None  # no token texts
+
+
+def test_an_answer_no_span_clearly_supports_is_weighed_not_vetoed(judge):
+    veto, features = judge("Which city hosts the parliament of Belarus?",
+                           "The parliament of Belarus sits in the city of Grodno [1].")
+    assert veto == ""
+    assert features.supported_share == 0.0 and features.support < 0.5
+    decision = Decider(load_calibration().answer, abstain_below=0.5).weigh(features)
+    assert decision.abstain and decision.probability < 0.5
