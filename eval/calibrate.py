@@ -439,12 +439,10 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
         answer, answer_figures = cheaper, cheaper_figures
     answer_figures["cv_log_loss_with_self_check"] = with_check
     answer_figures["self_check"] = answer is not cheaper
-    answer_figures.update(_subset_figures(
-        answer_figures, [i.record.id.endswith(REWORDED) for i in replays if not i.veto],
-        "reworded"))
-    answer_figures.update(_subset_figures(
-        answer_figures, [i.record.id.endswith(PARAPHRASED) for i in replays if not i.veto],
-        "paraphrased"))
+    for suffix in (REWORDED, PARAPHRASED):
+        answer_figures.update(_subset_figures(
+            answer_figures, [i.record.id.endswith(suffix) for i in replays if not i.veto],
+            suffix.lstrip("-")))
     _write_replays(work / "replays.jsonl", replays)
 
     meta = {
