@@ -153,9 +153,14 @@ def reword(model, questions: list[Question], path: Path,
         text = known.get(question.id, "")
         same = metrics.normalize_answer(text) == metrics.normalize_answer(question.question)
         if text.endswith("?") and not same and len(text) <= 2 * len(question.question) + 20:
-            out.append(replace(question, id=question.id + REWORDED, question=text,
-                               tags=(*question.tags, "reworded")))
+            out.append(_asked_as(question, text, REWORDED))
     return out
+
+
+def _asked_as(question: Question, text: str, suffix: str) -> Question:
+    """`question` in other words: its id gets `suffix`, its tags the suffix's word."""
+    return replace(question, id=question.id + suffix, question=text,
+                   tags=(*question.tags, suffix.lstrip("-")))
 
 
 def paraphrased(questions: list[Question], path: Path | None) -> list[Question]:
@@ -178,9 +183,7 @@ def paraphrased(questions: list[Question], path: Path | None) -> list[Question]:
         except (ValueError, KeyError, TypeError):
             raise InputError(f"{path}, line {number}: expected a JSON object with \"id\" "
                              "and \"question\"; fix or remove that line.") from None
-    return [replace(q, id=q.id + PARAPHRASED, question=written[q.id],
-                    tags=(*q.tags, "paraphrased"))
-            for q in questions if q.id in written]
+    return [_asked_as(q, written[q.id], PARAPHRASED) for q in questions if q.id in written]
 
 
 # Collecting -----------------------------------------------------------------------

@@ -238,7 +238,7 @@ class Decider:
         supported = ([s for s in checked.sentences if s.supported]
                      or [s for s in checked.sentences if s.support is not None])
         answer = " ".join(s.text for s in supported)
-        supports = [s.support for s in supported if s.support is not None]
+        supports = [s.support for s in supported]
         supports += [s.extra for s in supported if s.extra is not None]
         main = supported[0].support
 
