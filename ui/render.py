@@ -78,6 +78,13 @@ def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
     if answer.abstained:
         why = (f"<p class='rag-why'><small>Why: {_escape(plain_reason(answer))}</small></p>"
                if answer.abstain_reason else "")
+        standalone = answer.standalone_question
+        if standalone and standalone != answer.question:
+            # A follow-up is searched as rewritten from the conversation; a rewrite that
+            # carried over too much is declined, and the user can only see that here.
+            why += (f"<p class='rag-why'><small>Your follow-up was read as "
+                    f"“{_escape(standalone)}”. If you meant something else, ask it in full."
+                    "</small></p>")
         return f"<p class='rag-abstain rag-answer'>{_escape(answer.text)}</p>{why}"
     # The chat's sanitiser drops data-* attributes: the marker number travels in the
     # href and in a class name.

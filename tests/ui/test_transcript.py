@@ -43,6 +43,21 @@ def test_follow_ups_read_the_answer_text_from_what_the_chat_shows():
     assert turns(back) == turns(_chat(html))
 
 
+def test_a_declined_follow_up_says_how_it_was_read_and_that_stays_out_of_follow_ups():
+    declined = Answer(question="And how many <warships>?", text="The documents do not say.",
+                      citations=[], abstained=True, passages=[], timings={},
+                      standalone_question="How many <warships> does the US expect?",
+                      abstain_reason="the model found no answer in the passages")
+    html = answer_html(declined, {})
+    assert "read as “How many &lt;warships&gt; does the US expect?”" in html
+    assert turns(_chat(html)) == [("user", "How many warships?"),
+                                  ("assistant", "The documents do not say.")]
+    alone = Answer(question="How many warships?", text="The documents do not say.",
+                   citations=[], abstained=True, passages=[], timings={},
+                   standalone_question="How many warships?")
+    assert "read as" not in answer_html(alone, {})
+
+
 def test_stopped_and_unfinished_answers_are_not_followed_up_on():
     stopped = "<p class='rag-stopped'>Stopped before the answer was finished and checked.</p>"
     assert turns(_chat(stopped)) == [("user", "How many warships?")]
