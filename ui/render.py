@@ -78,10 +78,9 @@ def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
     if answer.abstained:
         why = (f"<p class='rag-why'><small>Why: {_escape(plain_reason(answer))}</small></p>"
                if answer.abstain_reason else "")
-        standalone = answer.standalone_question
-        if standalone and standalone != answer.question:
-            # A follow-up is searched as rewritten from the conversation; a rewrite that
-            # carried over too much is declined, and the user can only see that here.
+        if standalone := rewritten(answer):
+            # A rewrite that carried over too much from the conversation is declined:
+            # say so beside the decline, not only in the timings line.
             why += (f"<p class='rag-why'><small>Your follow-up was read as "
                     f"“{_escape(standalone)}”. If you meant something else, ask it in full."
                     "</small></p>")
@@ -238,11 +237,17 @@ def plain_reason(answer: Answer) -> str:
     return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
 
 
+def rewritten(answer: Answer) -> str:
+    """The question as searched, when a follow-up was rewritten to stand alone; else ""."""
+    standalone = answer.standalone_question
+    return standalone if standalone and standalone != answer.question else ""
+
+
 def timings_line(answer: Answer) -> str:
     order = ["rewrite", "retrieve", "generate", "judge", "check", "total"]
     parts = [f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings]
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f"searched for: “{answer.standalone_question}”")
+    if standalone := rewritten(answer):
+        parts.append(f"searched for: “{standalone}”")
     return " · ".join(parts)
 
 
