@@ -88,6 +88,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             "confidence": round(answer.confidence, 3),
             "abstain_reason": answer.abstain_reason,
             "unsupported": answer.unsupported,
+            "passages": [{"source": p.source, "title": p.title, "start": p.start,
+                          "end": p.end, "text": p.text, "score": round(p.score, 4)}
+                         for p in answer.closest(len(answer.passages))],
             "timings": {k: round(v, 3) for k, v in answer.timings.items()},
         }, ensure_ascii=False, indent=2))
         return 0
@@ -103,6 +106,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nNot clearly stated in the documents: " + " ".join(answer.unsupported))
     if answer.abstained and answer.abstain_reason:
         print(f"(why: {answer.abstain_reason})")
+    if answer.abstained and (closest := answer.closest(2)):
+        print("\nThe closest passages found (they do not clearly answer the question):")
+        for p in closest:
+            print(f"  {p.title} ({p.name}, chars {p.start}-{p.end})")
+            print(textwrap.fill(f"“{textwrap.shorten(p.text, 300, placeholder=' …')}”",
+                                width=88, initial_indent="      ", subsequent_indent="      "))
     elif not answer.abstained:
         print(f"\nChance this answer is right: {round(100 * answer.confidence)}%")
     timing = " · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())

@@ -84,5 +84,10 @@ class Answer:
     signals: dict[str, float | None] = field(default_factory=dict)
     """The chat model's own token probabilities for its answer (`rag.decide.Signals`)."""
 
+    def closest(self, count: int = 3) -> list[Passage]:
+        """The passages that matched the question best, best first: what a decline shows
+        so that the reader can judge for themselves."""
+        return sorted(self.passages, key=lambda p: p.score, reverse=True)[:count]
+
     def to_dict(self) -> dict:
         return asdict(self)

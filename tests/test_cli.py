@@ -50,6 +50,10 @@ def test_ask_json_has_the_documented_shape(index_dir):
     text = Path(citation["source"]).read_text(encoding="utf-8")
     assert text[citation["start"]:citation["end"]] == citation["quote"]
     assert {"retrieve", "generate", "total"} <= data["timings"].keys()
+    passages = data["passages"]
+    assert passages and {"source", "title", "start", "end", "text", "score"} <= passages[0].keys()
+    assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
+    assert text[passages[0]["start"]:passages[0]["end"]] == passages[0]["text"]
 
 
 def test_ask_with_the_local_model_counts_the_warships(index_dir):
@@ -61,6 +65,19 @@ def test_ask_with_the_local_model_counts_the_warships(index_dir):
     assert re.search(r"\[\d\]", answer)
     assert "2022-02-10-pentagon-belarus-army-chief-call.txt" in sources
     assert "six warships" in sources
+
+
+def test_a_decline_shows_the_closest_passages(index_dir):
+    result = run("ask", "What is the capital of Australia?", "--backend", "extractive",
+                 "--index-dir", str(index_dir))
+    assert result.returncode == 0, result.stderr
+    answer, _, found = result.stdout.partition("\nThe closest passages found")
+    assert "do not say" in answer and "Sources:" not in result.stdout
+    places = re.findall(r"\((\S+\.txt), chars (\d+)-(\d+)\)", found)
+    assert len(places) == 2
+    text = (CORPUS / places[0][0]).read_text(encoding="utf-8")
+    quoted = " ".join(found.split("“", 1)[1].split("”", 1)[0].split())
+    assert quoted == " ".join(text[int(places[0][1]):int(places[0][2])].split())
 
 
 @pytest.mark.parametrize(("args", "message"), [

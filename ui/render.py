@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from textwrap import shorten
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -84,7 +85,8 @@ def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
             why += (f"<p class='rag-why'><small>Your follow-up was read as "
                     f"“{_escape(standalone)}”. If you meant something else, ask it in full."
                     "</small></p>")
-        return f"<p class='rag-abstain rag-answer'>{_escape(answer.text)}</p>{why}"
+        return (f"<p class='rag-abstain rag-answer'>{_escape(answer.text)}</p>{why}"
+                + closest_html(answer))
     # The chat's sanitiser drops data-* attributes: the marker number travels in the
     # href and in a class name.
     body = re.sub(r"\[(\d+)\]", lambda m: f"<a class='rag-cite' href='#rag-src-{m.group(1)}'>"
@@ -118,6 +120,25 @@ def answer_html(answer: Answer, excerpts: dict[int, Excerpt],
     return "".join(parts)
 
 
+CLOSEST_CHARS = 500
+"""A closest passage longer than this is cut at a word boundary."""
+
+
+def closest_html(answer: Answer) -> str:
+    """A collapsed list of the passages closest to a declined question, each a link into
+    its document. They are not sources: the export and follow-ups leave them out."""
+    best = answer.closest()
+    if not best:
+        return ""
+    cards = "".join(
+        f"<div class='rag-found-card'><div class='rag-source-head'>{_location(p)}</div>"
+        f"<blockquote>{_escape(shorten(p.text, CLOSEST_CHARS, placeholder=' …'))}"
+        f"</blockquote><a class='rag-open' href='{_ref(n, p.source, p.start, p.end, p.page)}'>"
+        "Show in the document</a></div>" for n, p in enumerate(best, 1))
+    return ("<details class='rag-sources rag-found'><summary>The closest passages found "
+            "(they do not clearly answer the question)</summary>" + cards + "</details>")
+
+
 def chance(probability: float) -> str:
     """The answer's chance of being right, in words a reader takes at a glance."""
     return f"Chance this answer is right: {round(100 * probability)}%"
@@ -134,8 +155,11 @@ cited words (the whole document when it is shorter)."""
 def open_ref(citation: Citation) -> str:
     """The link a source card carries to open its citation in the document viewer (the
     chat's sanitiser keeps href and class but drops data-* attributes)."""
-    return (f"#rag-open:{citation.marker}:{citation.start}:{citation.end}:{citation.page or 0}:"
-            f"{quote(citation.source, safe='')}")
+    return _ref(citation.marker, citation.source, citation.start, citation.end, citation.page)
+
+
+def _ref(marker: int, source: str, start: int, end: int, page: int | None) -> str:
+    return f"#rag-open:{marker}:{start}:{end}:{page or 0}:{quote(source, safe='')}"
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,16 @@ def test_an_unanswerable_question_says_so_and_shows_no_sources(page):
     assert message.locator(".rag-source").count() == 0
     assert message.locator("a.rag-cite").count() == 0
     assert "Why:" in message.inner_text()
+    # Folded under the decline: the closest passages, each opening its document.
+    found = message.locator(".rag-found")
+    assert found.locator("a.rag-open").count() == 3
+    assert not found.locator("blockquote").first.is_visible()
+    found.locator("summary").click()
+    quoted = found.locator("blockquote").first.inner_text()
+    found.locator("a.rag-open").first.click()
+    current = page.locator("#rag-viewer mark.rag-current")
+    current.wait_for(timeout=10_000)
+    assert " ".join(current.inner_text().split())[:80] == " ".join(quoted.split())[:80]
 
 
 def test_login_is_required_when_auth_is_set(tmp_path):

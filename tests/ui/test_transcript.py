@@ -3,8 +3,11 @@ functions, no server."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from index.types import DocumentInfo, SourceDocument
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Passage
 from ui.render import (
     EXCERPT_CHARS,
     WINDOW_CHARS,
@@ -122,3 +125,28 @@ def test_content_text_reads_every_shape_a_message_comes_in():
     assert content_text([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "ab"
     assert content_text({"type": "text", "text": "c"}) == "c"
     assert content_text(None) == ""
+
+
+def test_a_decline_shows_the_closest_passages_as_links_but_not_as_sources():
+    passages = [Passage(number=n, source=SOURCE, title="News", start=start, end=end,
+                        text=TEXT[start:end], score=score, similarity=0.5)
+                for n, (start, end, score) in enumerate(
+                    [(0, 11, 0.2), (START - 12, START + 46, 0.9), (TEXT.index("End"),
+                                                                   len(TEXT), 0.1)], 1)]
+    declined = Answer(question="How many warships?", text="The documents do not say.",
+                      citations=[], abstained=True, passages=passages, timings={},
+                      abstain_reason="the model found no answer in the passages")
+    html = answer_html(declined, {})
+    found = html[html.index("rag-found"):]
+    # Best match first, escaped, each a link into its document that the viewer reads.
+    assert found.index("six warships") < found.index("Intro line.") < found.index("End.")
+    assert "&lt;b&gt;Not bold" in found and "<b>Not bold" not in found
+    refs = [parse_ref(h) for h in re.findall(r"href='([^']+)'", found)]
+    assert refs[0] == CitationRef(1, SOURCE, START - 12, START + 46, 0)
+    # Not the answer's sources: follow-ups and the export leave them out.
+    assert turns(_chat(html))[-1] == ("assistant", "The documents do not say.")
+    assert "six warships" not in to_markdown(_chat(html))
+    # An answer that was given shows its sources, not these; nothing found, nothing shown.
+    assert "rag-found" not in answer_html(replace(ANSWER, passages=passages), {1: (TEXT, 0)})
+    assert "rag-found" not in answer_html(replace(declined, passages=[]), {})
+
