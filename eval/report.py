@@ -87,6 +87,7 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
         "f1": metrics.token_f1(answer_only, question.answers) if question.answerable else 0.0,
         "citations": len(prediction.citations), "good_citations": good_citations,
         "exact_quotes": exact_quotes, "context_recall": recall, "context_rr": rr,
+        "has_evidence": bool(spans),
         "timings": prediction.timings, "probability": prediction.confidence,
         "would_be_right": bool(would_be_right), "reason": prediction.abstain_reason,
     }
@@ -165,6 +166,40 @@ def aggregate(rows: list[dict]) -> dict:
     return result
 
 
+CAUSES = {
+    "not_in_context": "none of the answer's evidence was among what the model read",
+    "wrong_draft_answered": "it was there; the draft was wrong and was given",
+    "wrong_draft_declined": "it was there; the draft was wrong and was declined",
+    "right_draft_declined": "the draft was right and was declined",
+    "right_draft_changed": "the draft was right; the checks' edit of it was not",
+    "unanswerable_answered": "an unanswerable question was answered",
+}
+"""Where each miss first went wrong, in pipeline order (`miss_causes`)."""
+
+
+def miss_cause(row: dict) -> str | None:
+    """Where a scored question first went wrong (a key of `CAUSES`); None when it was
+    answered right or rightly declined."""
+    if not row["answerable"]:
+        return None if row["abstained"] else "unanswerable_answered"
+    if row["correct"]:
+        return None
+    if row.get("has_evidence", True) and not row["context_recall"]:
+        return "not_in_context"
+    if not row["would_be_right"]:
+        return "wrong_draft_declined" if row["abstained"] else "wrong_draft_answered"
+    return "right_draft_declined" if row["abstained"] else "right_draft_changed"
+
+
+def miss_causes(rows: list[dict]) -> dict[str, int]:
+    """How many misses each cause accounts for (every cause, zeros included)."""
+    counts = dict.fromkeys(CAUSES, 0)
+    for row in rows:
+        if cause := miss_cause(row):
+            counts[cause] += 1
+    return counts
+
+
 def by_group(rows: list[dict]) -> dict[str, dict]:
     """Metrics per kind, and per tag."""
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -211,6 +246,7 @@ def write_report(out: Path, results: dict[str, dict], config: dict) -> None:
                "systems": {n: {"metrics": results[n]["metrics"], "by_kind": results[n]["groups"],
                                "tradeoff": results[n].get("tradeoff"),
                                "reliability": _reliability(results[n]["rows"]),
+                               "miss_causes": miss_causes(results[n]["rows"]),
                                "risk_coverage": _curve(results[n]["rows"])}
                            for n in names}}
     (out / "report.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -300,20 +336,28 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
                       f"{b['observed']:.3f} |" for b in bins]
             lines.append("")
 
+    lines += ["## Where the misses come from", "",
+              "Each miss counted once, at the first step that went wrong.", "",
+              "| cause | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    counted = {n: miss_causes(results[n]["rows"]) for n in names}
+    for cause, label in CAUSES.items():
+        lines.append(f"| {label} | " + " | ".join(str(counted[n][cause]) for n in names) + " |")
+    lines.append("")
+
     for name in names:
         failures = [r for r in results[name]["rows"]
                     if (r["answerable"] and not r["correct"]) or
                     (not r["answerable"] and not r["abstained"])]
         lines += [f"## Failures ({name}): {len(failures)}", ""]
         if failures:
-            lines += ["| id | kind | question | expected | got | p | why declined |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| id | kind | question | expected | got | p | cause | why declined |",
+                      "|---|---|---|---|---|---|---|---|"]
             for r in failures:
                 expected = " / ".join(r["expected"]) or "(abstain)"
                 got = r["answer"].replace("\n", " ").replace("|", "\\|")
                 p = "–" if r["probability"] is None else f"{r['probability']:.2f}"
                 lines.append(f"| {r['id']} | {r['kind']} | {r['question']} | {expected} | "
-                             f"{got} | {p} | {r['reason']} |")
+                             f"{got} | {p} | {miss_cause(r)} | {r['reason']} |")
         lines.append("")
     return "\n".join(lines)
 

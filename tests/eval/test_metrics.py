@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from eval import metrics
+from eval.report import CAUSES, miss_cause, miss_causes
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -100,3 +101,27 @@ def test_reliability_bins():
     assert [(r["low"], r["n"]) for r in rows] == [(0.0, 1), (0.1, 1), (0.9, 3)]
     assert rows[-1]["observed"] == pytest.approx(2 / 3)
     assert rows[-1]["predicted"] == pytest.approx((0.95 + 1.0 + 0.92) / 3)
+
+
+def test_each_miss_has_one_cause_in_pipeline_order():
+    def row(answerable=True, correct=False, abstained=False, recall=1.0, draft_right=False,
+            evidence=True):
+        return {"answerable": answerable, "correct": correct, "abstained": abstained,
+                "context_recall": recall, "would_be_right": draft_right,
+                "has_evidence": evidence}
+
+    cases = [
+        (row(correct=True), None),
+        (row(answerable=False, abstained=True), None),
+        (row(answerable=False), "unanswerable_answered"),
+        (row(recall=0.0, draft_right=True, abstained=True), "not_in_context"),
+        (row(recall=0.0, evidence=False), "wrong_draft_answered"),  # nothing to look for
+        (row(recall=0.5), "wrong_draft_answered"),
+        (row(abstained=True), "wrong_draft_declined"),
+        (row(draft_right=True, abstained=True), "right_draft_declined"),
+        (row(draft_right=True), "right_draft_changed"),
+    ]
+    assert [miss_cause(r) for r, _ in cases] == [cause for _, cause in cases]
+    counts = miss_causes([r for r, _ in cases])
+    assert list(counts) == list(CAUSES)
+    assert counts["wrong_draft_answered"] == 2 and sum(counts.values()) == 7

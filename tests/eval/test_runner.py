@@ -32,9 +32,15 @@ def test_report_files_and_side_by_side_comparison(tmp_path):
     assert "| metric | local | naive |" in report
     assert "## Abstention trade-off (local)" in report
     assert "## Failures (local)" in report
+    assert "## Where the misses come from" in report
     summary = json.loads((out / "report.json").read_text())
     assert summary["systems"]["local"]["metrics"]["questions"] == 4
     assert summary["systems"]["naive"]["metrics"]["citations"] == 0
+    causes = summary["systems"]["local"]["miss_causes"]
+    local = summary["systems"]["local"]["metrics"]
+    misses = (local["answerable"] - local["n_correct"]
+              + local["unanswerable"] - local["n_abstained_unanswerable"])
+    assert sum(causes.values()) == misses
 
 
 def _bees(tmp_path):
