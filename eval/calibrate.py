@@ -22,7 +22,9 @@
    article is in both the fitting and the scoring part of a fold), and whether the
    model's yes/no check of its own answer (a model call per question) improves the
    out-of-fold predictions enough to keep; fit on all, write the parameters as JSON
-   and `report.md` with the out-of-fold figures.
+   and `report.md` with the out-of-fold figures (among them, per kind of question, how
+   many would be answered right, answered wrong or declined), and each answer's
+   out-of-fold chance in `replays.jsonl`.
 
 Everything is seeded; the chat model decodes greedily. The fitted file is what the
 assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
@@ -446,7 +448,8 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
         answer_figures.update(_subset_figures(
             answer_figures, [i.record.id.endswith(suffix) for i in replays if not i.veto],
             suffix.lstrip("-")))
-    _write_replays(work / "replays.jsonl", replays)
+    chances = out_of_fold_chances(replays, answer_figures["oof"])
+    _write_replays(work / "replays.jsonl", replays, chances)
 
     meta = {
         "fitted_on": pool_path.name,
@@ -465,24 +468,65 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     }
     calibration = Calibration(support, answer, meta)
     calibration.save(out)
-    _report(work, calibration, answer_figures)
+    _report(work, calibration, answer_figures, decisions(replays, chances))
     return calibration
 
 
-def _write_replays(path: Path, replays: list[Replay]) -> None:
+def _kind(record: Record) -> str:
+    if not record.answerable:
+        return "negative"
+    for suffix in (REWORDED, PARAPHRASED):
+        if record.id.endswith(suffix):
+            return suffix.lstrip("-")
+    return "original"
+
+
+def out_of_fold_chances(replays: list[Replay], oof: list[float]) -> list[float]:
+    """Each replay's out-of-fold chance of being right (0 where a certain check
+    declined it): `oof` holds one per replay that no certain check declined, in order."""
+    left = iter(oof)
+    chances = [0.0 if item.veto else float(next(left)) for item in replays]
+    if next(left, None) is not None:
+        raise ValueError("more out-of-fold chances than weighed answers")
+    return chances
+
+
+def decisions(replays: list[Replay], chances: list[float],
+              threshold: float = 0.5) -> dict[str, dict[str, int]]:
+    """Per kind of question (original, reworded, paraphrased, negative): how many, out of
+    fold, would be answered right, answered wrong, or declined at `threshold`."""
+    table: dict[str, dict[str, int]] = {}
+    for item, chance in zip(replays, chances, strict=True):
+        row = table.setdefault(_kind(item.record), dict.fromkeys(
+            ("questions", "answered right", "answered wrong", "declined"), 0))
+        row["questions"] += 1
+        if chance < threshold:
+            row["declined"] += 1
+        elif correct(item.record, item.checked.text):
+            row["answered right"] += 1
+        else:
+            row["answered wrong"] += 1
+    return {kind: table[kind] for kind in ("original", "reworded", "paraphrased", "negative")
+            if kind in table}
+
+
+def _write_replays(path: Path, replays: list[Replay], chances: list[float]) -> None:
     """What each stored answer became under the fitted support model: its certain-check
-    veto or its features, and whether it was right (for inspecting the fit)."""
+    veto or its features, its out-of-fold chance of being right, and whether it was
+    right (for inspecting the fit)."""
     with path.open("w", encoding="utf-8") as handle:
-        for item in replays:
+        for item, chance in zip(replays, chances, strict=True):
             record = item.record
             handle.write(json.dumps({
                 "id": record.id, "doc": record.doc, "answerable": record.answerable,
                 "draft": record.draft, "right": correct(record, item.checked.text or ""),
                 "draft_right": correct(record, record.draft), "veto": item.veto,
+                "chance_out_of_fold": round(chance, 4),
                 "features": item.answer.features}, ensure_ascii=False) + "\n")
 
 
-def _report(work: Path, calibration: Calibration, figures: dict) -> None:
+def _report(work: Path, calibration: Calibration, figures: dict,
+            table: dict[str, dict[str, int]]) -> None:
     from eval.metrics import reliability, risk_coverage
 
     oof = np.array(figures["oof"])
@@ -502,6 +546,12 @@ def _report(work: Path, calibration: Calibration, figures: dict) -> None:
                      f"{row['predicted']:.3f} | {row['observed']:.3f} |")
     curve = risk_coverage(oof.tolist(), labels.tolist())
     lines += ["", f"Area under the risk-coverage curve (out of fold): {curve['aurc']:.3f}"]
+    lines += ["", "## Decisions (out of fold, declining below 0.5)", "",
+              "Negatives are the evidence-removal questions, in every wording.", "",
+              "| questions | count | answered right | answered wrong | declined |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {kind} | {row['questions']} | {row['answered right']} | "
+              f"{row['answered wrong']} | {row['declined']} |" for kind, row in table.items()]
     (work / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

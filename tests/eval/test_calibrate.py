@@ -123,6 +123,18 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     assert loaded.answer.coef == calibration.answer.coef
     report = (tmp_path / "work" / "report.md").read_text()
     assert "## Reliability (out of fold)" in report
+    assert "## Decisions (out of fold, declining below 0.5)" in report
+    table = {line.split(" | ")[0].strip("| "): [int(x) for x in line.strip(" |").split(" | ")[1:]]
+             for line in report.splitlines()
+             if line.startswith(("| original", "| reworded", "| paraphrased", "| negative"))}
+    assert set(table) == {"original", "reworded", "paraphrased", "negative"}
+    assert sum(row[0] for row in table.values()) == len(records)
+    assert all(row[0] == sum(row[1:]) for row in table.values())
+    assert table["negative"][0] == meta["negatives"] and table["negative"][1] == 0
+    replays = [json.loads(line) for line in
+               (tmp_path / "work" / "replays.jsonl").read_text().splitlines()]
+    assert all(0.0 <= r["chance_out_of_fold"] <= 1.0 for r in replays)
+    assert all(r["chance_out_of_fold"] == 0.0 for r in replays if r["veto"])
 
     again = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
                 progress=False, chat_model=FirstPassageReader(), reworded=4,
