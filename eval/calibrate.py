@@ -23,8 +23,8 @@
    model's yes/no check of its own answer (a model call per question) improves the
    out-of-fold predictions enough to keep; fit on all, write the parameters as JSON
    and `report.md` with the out-of-fold figures (among them, per kind of question, how
-   many would be answered right, answered wrong or declined), and each answer's
-   out-of-fold chance in `replays.jsonl`.
+   many would be answered right, answered wrong or declined, and where each miss first
+   went wrong), and each answer's out-of-fold chance in `replays.jsonl`.
 
 Everything is seeded; the chat model decodes greedily. The fitted file is what the
 assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
@@ -468,7 +468,8 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     }
     calibration = Calibration(support, answer, meta)
     calibration.save(out)
-    _report(work, calibration, answer_figures, decisions(replays, chances))
+    _report(work, calibration, answer_figures, decisions(replays, chances),
+            misses(replays, chances, documents))
     return calibration
 
 
@@ -525,8 +526,38 @@ def _write_replays(path: Path, replays: list[Replay], chances: list[float]) -> N
                 "features": item.answer.features}, ensure_ascii=False) + "\n")
 
 
+def misses(replays: list[Replay], chances: list[float], documents: dict[str, str],
+           threshold: float = 0.5) -> dict[str, dict[str, int]]:
+    """Per kind of question, out of fold at `threshold`: where each miss first went wrong
+    (`eval.report.miss_cause`: the evidence never reached the model, a wrong draft given
+    or declined, a right draft declined, ...)."""
+    from eval.report import CAUSES, miss_cause
+
+    table: dict[str, dict[str, int]] = {}
+    for item, chance in zip(replays, chances, strict=True):
+        record = item.record
+        answered = chance >= threshold
+        spans = (metrics.evidence_spans(documents[record.doc], record.evidence)
+                 if record.answerable else [])
+        recall, _ = metrics.retrieval_ranks(
+            [((p.start, p.end), p.text, Path(p.source).name == record.doc)
+             for p in item.answer.passages], spans, record.answers)
+        cause = miss_cause({
+            "answerable": record.answerable, "abstained": not answered,
+            "correct": answered and correct(record, item.checked.text),
+            "context_recall": recall, "has_evidence": bool(spans),
+            "would_be_right": correct(record, record.draft)})
+        row = table.setdefault(_kind(record), dict.fromkeys(CAUSES, 0))
+        if cause:
+            row[cause] += 1
+    return {kind: table[kind] for kind in ("original", "reworded", "paraphrased", "negative")
+            if kind in table}
+
+
 def _report(work: Path, calibration: Calibration, figures: dict,
-            table: dict[str, dict[str, int]]) -> None:
+            table: dict[str, dict[str, int]], missed: dict[str, dict[str, int]]) -> None:
+    from eval.report import CAUSES
+
     from eval.metrics import reliability, risk_coverage
 
     oof = np.array(figures["oof"])
@@ -552,6 +583,11 @@ def _report(work: Path, calibration: Calibration, figures: dict,
               "|---|---|---|---|---|"]
     lines += [f"| {kind} | {row['questions']} | {row['answered right']} | "
               f"{row['answered wrong']} | {row['declined']} |" for kind, row in table.items()]
+    lines += ["", "## Where the misses come from (out of fold)", "",
+              "Each miss counted once, at the first step that went wrong.", "",
+              "| cause | " + " | ".join(missed) + " |", "|---|" + "---|" * len(missed)]
+    lines += [f"| {label} | " + " | ".join(str(missed[kind][cause]) for kind in missed) + " |"
+              for cause, label in CAUSES.items()]
     (work / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -131,6 +131,16 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     assert sum(row[0] for row in table.values()) == len(records)
     assert all(row[0] == sum(row[1:]) for row in table.values())
     assert table["negative"][0] == meta["negatives"] and table["negative"][1] == 0
+    assert "## Where the misses come from (out of fold)" in report
+    causes = report.split("## Where the misses come from (out of fold)")[1]
+    counts = [[int(x) for x in line.strip(" |").split(" | ")[1:]]
+              for line in causes.splitlines() if line.startswith("| ") and "cause" not in line]
+    missed = [sum(column) for column in zip(*counts)]
+    # every question of a kind is right, rightly declined or a miss of exactly one cause
+    for (kind, row), count in zip(table.items(), missed):
+        wrongly_declined = row[3] if kind != "negative" else 0
+        answered_wrong = row[2] if kind != "negative" else row[1] + row[2]
+        assert count == wrongly_declined + answered_wrong, kind
     replays = [json.loads(line) for line in
                (tmp_path / "work" / "replays.jsonl").read_text().splitlines()]
     assert all(0.0 <= r["chance_out_of_fold"] <= 1.0 for r in replays)
