@@ -48,6 +48,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from eval import metrics
 from eval.dataset import Question, load_dataset
 from eval.negatives import evidence_removed
+from eval.report import CAUSES, miss_cause
 from rag import Assistant, Settings, llm
 from rag.calibration import Calibration, LogisticModel
 from rag.decide import FEATURE_NAMES
@@ -485,11 +486,11 @@ def _kind(record: Record) -> str:
 def out_of_fold_chances(replays: list[Replay], oof: list[float]) -> list[float]:
     """Each replay's out-of-fold chance of being right (0 where a certain check
     declined it): `oof` holds one per replay that no certain check declined, in order."""
+    weighed = sum(not item.veto for item in replays)
+    if len(oof) != weighed:
+        raise ValueError(f"{len(oof)} out-of-fold chances for {weighed} weighed answers")
     left = iter(oof)
-    chances = [0.0 if item.veto else float(next(left)) for item in replays]
-    if next(left, None) is not None:
-        raise ValueError("more out-of-fold chances than weighed answers")
-    return chances
+    return [0.0 if item.veto else float(next(left)) for item in replays]
 
 
 def decisions(replays: list[Replay], chances: list[float],
@@ -531,8 +532,6 @@ def misses(replays: list[Replay], chances: list[float], documents: dict[str, str
     """Per kind of question, out of fold at `threshold`: where each miss first went wrong
     (`eval.report.miss_cause`: the evidence never reached the model, a wrong draft given
     or declined, a right draft declined, ...)."""
-    from eval.report import CAUSES, miss_cause
-
     table: dict[str, dict[str, int]] = {}
     for item, chance in zip(replays, chances, strict=True):
         record = item.record
@@ -556,8 +555,6 @@ def misses(replays: list[Replay], chances: list[float], documents: dict[str, str
 
 def _report(work: Path, calibration: Calibration, figures: dict,
             table: dict[str, dict[str, int]], missed: dict[str, dict[str, int]]) -> None:
-    from eval.report import CAUSES
-
     from eval.metrics import reliability, risk_coverage
 
     oof = np.array(figures["oof"])

@@ -168,8 +168,8 @@ def aggregate(rows: list[dict]) -> dict:
 
 CAUSES = {
     "not_in_context": "none of the answer's evidence was among what the model read",
-    "wrong_draft_answered": "it was there; the draft was wrong and was given",
-    "wrong_draft_declined": "it was there; the draft was wrong and was declined",
+    "wrong_draft_answered": "the draft was wrong and was given",
+    "wrong_draft_declined": "the draft was wrong and was declined",
     "right_draft_declined": "the draft was right and was declined",
     "right_draft_changed": "the draft was right; the checks' edit of it was not",
     "unanswerable_answered": "an unanswerable question was answered",

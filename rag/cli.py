@@ -104,16 +104,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                 subsequent_indent="      "))
     if answer.unsupported:
         print("\nNot clearly stated in the documents: " + " ".join(answer.unsupported))
-    if answer.abstained and answer.abstain_reason:
-        print(f"(why: {answer.abstain_reason})")
-    if answer.abstained and (closest := answer.closest(2)):
-        print("\nThe closest passages found (they do not clearly answer the question):")
+    if not answer.abstained:
+        print(f"\nChance this answer is right: {round(100 * answer.confidence)}%")
+    else:
+        if answer.abstain_reason:
+            print(f"(why: {answer.abstain_reason})")
+        if closest := answer.closest(2):
+            print("\nThe closest passages found (they do not clearly answer the question):")
         for p in closest:
-            print(f"  {p.title} ({p.name}, chars {p.start}-{p.end})")
+            where = f"{p.name}, chars {p.start}-{p.end}" + (f", page {p.page}" if p.page else "")
+            print(f"  {p.title} ({where})")
             print(textwrap.fill(f"“{textwrap.shorten(p.text, 300, placeholder=' …')}”",
                                 width=88, initial_indent="      ", subsequent_indent="      "))
-    elif not answer.abstained:
-        print(f"\nChance this answer is right: {round(100 * answer.confidence)}%")
     timing = " · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())
     print(f"\n({timing})", file=sys.stderr)
     return 0

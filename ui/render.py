@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import re
 import time
-from textwrap import shorten
 from dataclasses import dataclass
+from textwrap import shorten
 from urllib.parse import quote, unquote
 
 from index.types import DocumentInfo
@@ -126,15 +126,16 @@ CLOSEST_CHARS = 500
 
 def closest_html(answer: Answer) -> str:
     """A collapsed list of the passages closest to a declined question, each a link into
-    its document. They are not sources: the export and follow-ups leave them out."""
+    its document (marker 0: the viewer calls it a closest passage, not a citation). They
+    are not sources: the export and follow-ups leave them out."""
     best = answer.closest()
     if not best:
         return ""
     cards = "".join(
         f"<div class='rag-found-card'><div class='rag-source-head'>{_location(p)}</div>"
         f"<blockquote>{_escape(shorten(p.text, CLOSEST_CHARS, placeholder=' …'))}"
-        f"</blockquote><a class='rag-open' href='{_ref(n, p.source, p.start, p.end, p.page)}'>"
-        "Show in the document</a></div>" for n, p in enumerate(best, 1))
+        f"</blockquote><a class='rag-open' href='{_ref(0, p.source, p.start, p.end, p.page)}'>"
+        "Show in the document</a></div>" for p in best)
     return ("<details class='rag-sources rag-found'><summary>The closest passages found "
             "(they do not clearly answer the question)</summary>" + cards + "</details>")
 
@@ -191,16 +192,18 @@ def document_html(document: DocumentInfo, window: tuple[str, int, int],
     ref = refs[current]
     text, lo, length = window
     hi = lo + len(text)
+    chosen = (ref.start, ref.end)
+    # The chosen words are always marked: others that overlap them are left unmarked.
     marks = sorted({(r.start, r.end) for r in refs if r.source == ref.source
-                    and lo <= r.start < r.end <= hi})
+                    and lo <= r.start < r.end <= hi
+                    and ((r.start, r.end) == chosen or r.end <= ref.start or r.start >= ref.end)})
     body, cursor = [], lo
     for start, end in marks:
         if start < cursor:  # overlaps a mark already drawn
             continue
         body.append(_escape(text[cursor - lo:start - lo]))
-        chosen = (start, end) == (ref.start, ref.end)
-        attributes = "class='rag-mark rag-current' id='rag-current'" if chosen else \
-            "class='rag-mark'"
+        attributes = ("class='rag-mark rag-current' id='rag-current'" if (start, end) == chosen
+                      else "class='rag-mark'")
         body.append(f"<mark {attributes}>{_escape(text[start - lo:end - lo])}</mark>")
         cursor = end
     body.append(_escape(text[cursor - lo:]))
@@ -208,14 +211,13 @@ def document_html(document: DocumentInfo, window: tuple[str, int, int],
     nav = []
     if len(refs) > 1:
         def link(index: int, label: str) -> str:
-            other = refs[index]
-            return (f"<a class='rag-nav' href='#rag-nav:{index}' title='[{other.marker}]'>"
-                    f"{label}</a>")
+            return (f"<a class='rag-nav' href='#rag-nav:{index}' "
+                    f"title='{_name(refs[index])}'>{label}</a>")
         nav.append(link((current - 1) % len(refs), "◀ Previous"))
-        nav.append(f"<span>citation [{ref.marker}], {current + 1} of {len(refs)}</span>")
+        nav.append(f"<span>{_name(ref)}, {current + 1} of {len(refs)}</span>")
         nav.append(link((current + 1) % len(refs), "Next ▶"))
     else:
-        nav.append(f"<span>citation [{ref.marker}]</span>")
+        nav.append(f"<span>{_name(ref)}</span>")
     note = ""
     if lo > 0 or hi < length:
         note = (f"<p class='rag-viewer-note'>A long document: showing characters {lo:,} to "
@@ -223,6 +225,12 @@ def document_html(document: DocumentInfo, window: tuple[str, int, int],
     return (f"<div class='rag-viewer-item'><div class='rag-source-head'>{head}</div>"
             f"<div class='rag-viewer-nav'>{' '.join(nav)}</div>{note}"
             f"<div class='rag-viewer-doc' tabindex='0'>{''.join(body)}</div></div>")
+
+
+def _name(ref: CitationRef) -> str:
+    """What the viewer calls a ref: an answer's citation, or (marker 0) a passage shown
+    under a decline."""
+    return f"citation [{ref.marker}]" if ref.marker else "closest passage"
 
 
 def viewer_missing(source: str) -> str:

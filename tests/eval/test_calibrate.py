@@ -14,7 +14,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from eval.calibrate import paraphrased, run, sample
+from eval.calibrate import Replay, out_of_fold_chances, paraphrased, run, sample
 from eval.dataset import load_dataset
 from rag import Assistant, Settings
 from rag.calibration import load_calibration
@@ -168,3 +168,14 @@ def test_a_bad_paraphrase_file_names_the_line_and_the_fix(pool, tmp_path):
     with pytest.raises(PathNotFoundError, match="--paraphrased"):
         paraphrased(questions, tmp_path / "missing.jsonl")
     assert paraphrased(questions, None) == []
+
+
+def test_out_of_fold_chances_line_up_with_the_answers_they_weigh():
+    def item(veto: str) -> Replay:
+        return Replay(record=None, answer=None, checked=None, veto=veto)
+
+    replays = [item(""), item("a number no passage holds"), item(""), item("")]
+    assert out_of_fold_chances(replays, [0.9, 0.2, 0.6]) == [0.9, 0.0, 0.2, 0.6]
+    for wrong in ([0.9, 0.2], [0.9, 0.2, 0.6, 0.1]):
+        with pytest.raises(ValueError, match="out-of-fold chances for 3 weighed answers"):
+            out_of_fold_chances(replays, wrong)

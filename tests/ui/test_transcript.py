@@ -142,11 +142,17 @@ def test_a_decline_shows_the_closest_passages_as_links_but_not_as_sources():
     assert found.index("six warships") < found.index("Intro line.") < found.index("End.")
     assert "&lt;b&gt;Not bold" in found and "<b>Not bold" not in found
     refs = [parse_ref(h) for h in re.findall(r"href='([^']+)'", found)]
-    assert refs[0] == CitationRef(1, SOURCE, START - 12, START + 46, 0)
+    assert refs[0] == CitationRef(0, SOURCE, START - 12, START + 46, 0)
+    # The viewer calls them closest passages, not citations, and always marks the one
+    # chosen, even where another of them overlaps it.
+    document = DocumentInfo(SOURCE, "News", "x", "txt", 3, 0.0)
+    overlapping = CitationRef(0, SOURCE, START - 20, START + 5)
+    shown = document_html(document, (TEXT, 0, len(TEXT)), [overlapping, *refs], 1)
+    assert "closest passage, 2 of 4" in shown and "citation [" not in shown
+    assert f"id='rag-current'>{TEXT[START - 12:START - 6]}" in shown
     # Not the answer's sources: follow-ups and the export leave them out.
     assert turns(_chat(html))[-1] == ("assistant", "The documents do not say.")
     assert "six warships" not in to_markdown(_chat(html))
     # An answer that was given shows its sources, not these; nothing found, nothing shown.
     assert "rag-found" not in answer_html(replace(ANSWER, passages=passages), {1: (TEXT, 0)})
     assert "rag-found" not in answer_html(replace(declined, passages=[]), {})
-
