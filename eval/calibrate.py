@@ -48,7 +48,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from eval import metrics
 from eval.dataset import Question, load_dataset
 from eval.negatives import evidence_removed
-from eval.report import CAUSES, miss_cause
+from eval.report import CAUSES, causes_table, miss_cause
 from rag import Assistant, Settings, llm
 from rag.calibration import Calibration, LogisticModel
 from rag.decide import FEATURE_NAMES
@@ -474,6 +474,14 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     return calibration
 
 
+KINDS = ("original", "reworded", "paraphrased", "negative")
+"""The kinds of calibration question the report counts apart, in its order."""
+
+
+def _in_order(table: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {kind: table[kind] for kind in KINDS if kind in table}
+
+
 def _kind(record: Record) -> str:
     if not record.answerable:
         return "negative"
@@ -508,8 +516,7 @@ def decisions(replays: list[Replay], chances: list[float],
             row["answered right"] += 1
         else:
             row["answered wrong"] += 1
-    return {kind: table[kind] for kind in ("original", "reworded", "paraphrased", "negative")
-            if kind in table}
+    return _in_order(table)
 
 
 def _write_replays(path: Path, replays: list[Replay], chances: list[float]) -> None:
@@ -549,8 +556,7 @@ def misses(replays: list[Replay], chances: list[float], documents: dict[str, str
         row = table.setdefault(_kind(record), dict.fromkeys(CAUSES, 0))
         if cause:
             row[cause] += 1
-    return {kind: table[kind] for kind in ("original", "reworded", "paraphrased", "negative")
-            if kind in table}
+    return _in_order(table)
 
 
 def _report(work: Path, calibration: Calibration, figures: dict,
@@ -581,10 +587,8 @@ def _report(work: Path, calibration: Calibration, figures: dict,
     lines += [f"| {kind} | {row['questions']} | {row['answered right']} | "
               f"{row['answered wrong']} | {row['declined']} |" for kind, row in table.items()]
     lines += ["", "## Where the misses come from (out of fold)", "",
-              "Each miss counted once, at the first step that went wrong.", "",
-              "| cause | " + " | ".join(missed) + " |", "|---|" + "---|" * len(missed)]
-    lines += [f"| {label} | " + " | ".join(str(missed[kind][cause]) for kind in missed) + " |"
-              for cause, label in CAUSES.items()]
+              "Each miss counted once, at the first step that went wrong.", ""]
+    lines += causes_table(missed)
     (work / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -200,6 +200,13 @@ def miss_causes(rows: list[dict]) -> dict[str, int]:
     return counts
 
 
+def causes_table(columns: dict[str, dict[str, int]]) -> list[str]:
+    """The Markdown table of miss causes (rows) by column (systems, or kinds of question)."""
+    lines = ["| cause | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    return lines + [f"| {label} | " + " | ".join(str(columns[c][cause]) for c in columns) + " |"
+                    for cause, label in CAUSES.items()]
+
+
 def by_group(rows: list[dict]) -> dict[str, dict]:
     """Metrics per kind, and per tag."""
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -337,12 +344,8 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
             lines.append("")
 
     lines += ["## Where the misses come from", "",
-              "Each miss counted once, at the first step that went wrong.", "",
-              "| cause | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    counted = {n: miss_causes(results[n]["rows"]) for n in names}
-    for cause, label in CAUSES.items():
-        lines.append(f"| {label} | " + " | ".join(str(counted[n][cause]) for n in names) + " |")
-    lines.append("")
+              "Each miss counted once, at the first step that went wrong.", ""]
+    lines += causes_table({n: miss_causes(results[n]["rows"]) for n in names}) + [""]
 
     for name in names:
         failures = [r for r in results[name]["rows"]

@@ -68,6 +68,12 @@ def _load_chat_model_meanwhile(settings: Settings):
     return thread
 
 
+def _where(item) -> str:
+    """Where a citation or passage is: file, character offsets, page."""
+    page = f", page {item.page}" if item.page else ""
+    return f"{item.name}, chars {item.start}-{item.end}{page}"
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     loading = _load_chat_model_meanwhile(settings)
@@ -98,8 +104,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            where = f"{c.name}, chars {c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
-            print(f"  [{c.marker}] {c.title} ({where})")
+            print(f"  [{c.marker}] {c.title} ({_where(c)})")
             print(textwrap.fill(f"“{c.quote}”", width=88, initial_indent="      ",
                                 subsequent_indent="      "))
     if answer.unsupported:
@@ -112,8 +117,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if closest := answer.closest(2):
             print("\nThe closest passages found (they do not clearly answer the question):")
         for p in closest:
-            where = f"{p.name}, chars {p.start}-{p.end}" + (f", page {p.page}" if p.page else "")
-            print(f"  {p.title} ({where})")
+            print(f"  {p.title} ({_where(p)})")
             print(textwrap.fill(f"“{textwrap.shorten(p.text, 300, placeholder=' …')}”",
                                 width=88, initial_indent="      ", subsequent_indent="      "))
     timing = " · ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())
