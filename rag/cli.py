@@ -85,20 +85,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if loading is not None:
             loading.join()  # never leave the interpreter while llama.cpp is loading
     if args.json:
-        print(json.dumps({
-            "answer": answer.text,
-            "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
-                           "start": c.start, "end": c.end, "quote": c.quote}
-                          for c in answer.citations],
-            "abstained": answer.abstained,
-            "confidence": round(answer.confidence, 3),
-            "abstain_reason": answer.abstain_reason,
-            "unsupported": answer.unsupported,
-            "passages": [{"source": p.source, "title": p.title, "start": p.start,
-                          "end": p.end, "text": p.text, "score": round(p.score, 4)}
-                         for p in answer.closest(len(answer.passages))],
-            "timings": {k: round(v, 3) for k, v in answer.timings.items()},
-        }, ensure_ascii=False, indent=2))
+        print(json.dumps(answer.summary(), ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
     if answer.citations:

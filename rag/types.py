@@ -90,4 +90,24 @@ class Answer:
         return sorted(self.passages, key=lambda p: p.score, reverse=True)[:count]
 
     def to_dict(self) -> dict:
+        """Everything, for the eval's records."""
         return asdict(self)
+
+    def summary(self) -> dict:
+        """What a caller needs, JSON-ready: the shape of `rag ask --json` and `/ask`.
+        `passages` is every passage the model read, best match first."""
+        return {
+            "answer": self.text,
+            "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
+                           "start": c.start, "end": c.end, "quote": c.quote, "page": c.page}
+                          for c in self.citations],
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 3),
+            "abstain_reason": self.abstain_reason,
+            "unsupported": self.unsupported,
+            "passages": [{"source": p.source, "title": p.title, "start": p.start,
+                          "end": p.end, "text": p.text, "score": round(p.score, 4),
+                          "page": p.page}
+                         for p in self.closest(len(self.passages))],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }

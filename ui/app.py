@@ -409,16 +409,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             answer = assistant.ask(question)
         except Exception as exc:
             raise _raise(exc) from None
-        return {
-            "answer": answer.text,
-            "abstained": answer.abstained,
-            "abstain_reason": answer.abstain_reason,
-            "confidence": round(answer.confidence, 3),
-            "citations": [{"marker": c.marker, "source": c.source, "title": c.title,
-                           "start": c.start, "end": c.end, "quote": c.quote}
-                          for c in answer.citations],
-            "timings": answer.timings,
-        }
+        return answer.summary()
 
     def document_choices(documents: list[DocumentInfo]) -> list[tuple[str, str]]:
         return [(f"{d.title} ({d.name})", d.source) for d in documents]

@@ -27,6 +27,8 @@ def test_named_api_endpoint_answers_with_citations(server):
     assert 0.5 <= result["confidence"] <= 1.0
     assert "six" in result["answer"].lower()
     assert any("six warships" in c["quote"] for c in result["citations"])
+    scores = [p["score"] for p in result["passages"]]
+    assert scores and scores == sorted(scores, reverse=True)
     with pytest.raises(Exception, match="The question is empty"):
         client.predict("   ", api_name="/ask")
 
