@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     context_neighbours: int = Field(0, ge=0, le=10, description="The sentences just before "
                                     "and after this many of the best sentences are given "
                                     "too.")
+    guess_below: float = Field(0.4, ge=0.0, le=1.0, description="When the best of those "
+                               "sentences matches the question below this score, the model "
+                               "writes the sentence it expects the answer in and that is "
+                               "searched too (for questions asked in other words than the "
+                               "documents'); 0: never.")
     backend: Backend = Field("local", description="Who writes the answer.")
     abstain_below: float = Field(0.5, ge=0.0, le=1.0, description="Decline when the chance "
                                  "that the answer is right is below this.")

@@ -269,7 +269,7 @@ class Decider:
             quantity_without_number=bool(_QUANTITY.search(question)) and not numbers(answer),
             agrees_with_extractive=rank == 0,
             support_rank=math.log2(1 + rank),
-            top_sentence_score=ranked[0].score if ranked else 0.0,
+            top_sentence_score=max((s.score for s in ranked), default=0.0),
             passage_similarity=main.passage.similarity,
             answer_words=math.log1p(len(answer_words)),
             logprob_mean=signals.logprob_mean,

@@ -66,6 +66,17 @@ class SentenceRanker:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
 
+def blend(ranked: list[ScoredSentence], wider: list[ScoredSentence],
+          weight: float) -> list[ScoredSentence]:
+    """`ranked` (the sentences scored against the question) reordered by
+    `(1 - weight) * score + weight * ` the same sentence's score in `wider` (scored
+    against the question and the model's guess at the answer's sentence). Each keeps
+    its score against the question."""
+    other = {(s.passage.source, s.start): s.score for s in wider}
+    return sorted(ranked, key=lambda s: -((1 - weight) * s.score
+                                           + weight * other.get((s.passage.source, s.start), 0.0)))
+
+
 def focus(ranked: list[ScoredSentence], n: int, neighbours: int = 0) -> list[Passage]:
     """The best `n` sentences as numbered passages, ready for the prompt, plus the
     sentences just before and after the best `neighbours` of them (the answer often

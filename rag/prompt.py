@@ -38,6 +38,18 @@ the local model only the last two turns are new tokens: the passages are not rea
 again."""
 
 
+GUESS_SYSTEM = "You write encyclopedia articles."
+
+GUESS = ("Write one sentence of an encyclopedia article that answers the question below. "
+         "If you are not sure of the facts, write a plausible sentence anyway.\nQuestion: {question}")
+
+GUESS_PROMPT = ChatPromptTemplate.from_messages([("system", GUESS_SYSTEM), ("human", GUESS)])
+"""A sentence the model expects the answer in, written without the documents and never
+shown as an answer: searched alongside a question that matches the documents poorly, it
+brings in their words for what the question says in its own (HyDE: Gao et al. 2022,
+"Precise Zero-Shot Dense Retrieval without Relevance Labels")."""
+
+
 def format_passages(passages: list[Passage]) -> str:
     """Numbered passages under the name of their document (named once per run of
     passages from it: every token of the prompt costs time on a CPU)."""

@@ -8,7 +8,7 @@ the model never reads the same sentence twice and the prompt stays short.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index import Chunk, Index
 from rag.types import Passage
@@ -118,3 +118,14 @@ class Retriever:
                     text=c.text, score=c.score, similarity=c.similarity, date=c.date, page=c.page)
             for n, c in enumerate(selected, start=1)
         ]
+
+
+def merge(first: Sequence[Passage], second: Sequence[Passage]) -> list[Passage]:
+    """The passages of `first`, then those of `second` that overlap none of them,
+    numbered from 1 in that order."""
+    merged = list(first)
+    for passage in second:
+        if not any(other.source == passage.source and other.start < passage.end
+                   and passage.start < other.end for other in merged):
+            merged.append(passage)
+    return [replace(p, number=n) for n, p in enumerate(merged, start=1)]

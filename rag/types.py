@@ -65,7 +65,7 @@ class Answer:
     passages: list[Passage]
     timings: dict[str, float]
     """Seconds per stage: retrieve, generate, judge, check, total (and rewrite for
-    follow-ups)."""
+    follow-ups, guess for a question the documents match poorly)."""
     standalone_question: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
     unsupported: list[str] = field(default_factory=list)

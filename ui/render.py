@@ -241,6 +241,7 @@ def viewer_missing(source: str) -> str:
 STEPS = {
     "rewrite": "Rewriting your follow-up…",
     "retrieve": "Searching {documents}…",
+    "guess": "Searching again in other words…",
     "generate": "Writing…",
     "check": "Checking citations…",
 }
@@ -276,7 +277,7 @@ def rewritten(answer: Answer) -> str:
 
 
 def timings_line(answer: Answer) -> str:
-    order = ["rewrite", "retrieve", "generate", "judge", "check", "total"]
+    order = ["rewrite", "guess", "retrieve", "generate", "judge", "check", "total"]
     parts = [f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings]
     if standalone := rewritten(answer):
         parts.append(f"searched for: “{standalone}”")

@@ -101,6 +101,27 @@ def test_each_stage_is_announced_as_it_starts_before_its_text(corpus_settings):
     assert steps == ["rewrite", "retrieve", "generate", "text", "check", "answer"]
 
 
+def test_a_question_the_documents_match_poorly_is_searched_again_with_a_guess(corpus_settings):
+    question = "What did Moscow do with its navy?"
+    guess = "Moscow sent its warships to the Black Sea."
+    settings = Settings(index_dir=corpus_settings.index_dir, guess_below=1.0)
+    assistant = Assistant(settings, chat_model=scripted(guess + "\nMore.", "Six warships [1]."))
+    searched: list[str] = []
+    retrieve = assistant.retriever.retrieve
+    assistant.retriever.retrieve = lambda q, **kw: searched.append(q) or retrieve(q, **kw)
+    steps: list[str] = []
+    answer = [item for item in assistant.stream(question, on_step=steps.append)][-1]
+    assert searched == [question, f"{question} {guess}"]
+    assert steps == ["retrieve", "guess", "generate", "check"]
+    assert answer.timings["guess"] > 0 and answer.draft == "Six warships [1]."
+    assert any("six warships" in p.text for p in answer.passages)
+
+    never = Assistant(Settings(index_dir=corpus_settings.index_dir, guess_below=0.0),
+                      chat_model=scripted("Six warships [1]."))
+    answer = never.ask(question)
+    assert "guess" not in answer.timings and answer.draft == "Six warships [1]."
+
+
 @pytest.mark.parametrize("question", ["", "   \n "])
 def test_empty_question_is_refused(corpus_settings, question):
     with pytest.raises(InputError, match="empty"):

@@ -82,3 +82,42 @@ def test_neighbours_of_the_best_sentences_join_the_context(retriever, embedder):
     for p in wider:
         assert p.text == p.text.strip() and p.text in retriever.index.catalog.document(
             p.source).text
+
+
+def test_merge_keeps_the_first_search_and_adds_what_it_missed(retriever):
+    from rag.retrieve import merge
+
+    first = retriever.retrieve("How many warships did Russia send to the Black Sea?")
+    second = retriever.retrieve("Who said the warning time for an attack is going down?")
+    merged = merge(first, second)
+    assert merged[:len(first)] == [replace_number(p, n) for n, p in enumerate(first, 1)]
+    assert [p.number for p in merged] == list(range(1, len(merged) + 1))
+    for i, a in enumerate(merged):
+        assert all(a.source != b.source or a.end <= b.start or b.end <= a.start
+                   for b in merged[i + 1:])
+    assert any("Stoltenberg" in p.text for p in merged)
+
+
+def replace_number(passage, number):
+    from dataclasses import replace
+
+    return replace(passage, number=number)
+
+
+def test_blend_ranks_by_question_and_guess_and_keeps_the_question_score(retriever, embedder):
+    from rag.focus import SentenceRanker, blend
+    from rag.vectors import Vectors
+
+    question = "What did Moscow do with its navy?"
+    wider = question + " Russia sent six warships from the Mediterranean Sea to the Black Sea."
+    passages = retriever.retrieve(question)
+    vectors = Vectors(embedder.embed_texts)
+    ranker = SentenceRanker()
+    plain, guessed = ranker.rank(question, passages, vectors), ranker.rank(wider, passages, vectors)
+    assert blend(plain, guessed, 0.0) == plain
+    mixed = blend(plain, guessed, 0.25)
+    assert sorted(mixed, key=lambda s: (s.passage.source, s.start)) == sorted(
+        plain, key=lambda s: (s.passage.source, s.start))
+    warships = next(i for i, s in enumerate(mixed) if "six warships" in s.text)
+    assert warships < next(i for i, s in enumerate(plain) if "six warships" in s.text)
+    assert mixed[warships].score == next(s.score for s in plain if "six warships" in s.text)
