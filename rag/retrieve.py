@@ -54,7 +54,7 @@ class _Candidate:
         self.similarity = max(self.similarity, similarity)
 
 
-def _excluded(chunk: Chunk, spans: Sequence[Span]) -> bool:
+def _excluded(chunk: Chunk | Passage, spans: Sequence[Span]) -> bool:
     return any(chunk.source == source and chunk.start < end and start < chunk.end
                for source, start, end in spans)
 
@@ -125,7 +125,6 @@ def merge(first: Sequence[Passage], second: Sequence[Passage]) -> list[Passage]:
     numbered from 1 in that order."""
     merged = list(first)
     for passage in second:
-        if not any(other.source == passage.source and other.start < passage.end
-                   and passage.start < other.end for other in merged):
+        if not _excluded(passage, [(p.source, p.start, p.end) for p in merged]):
             merged.append(passage)
     return [replace(p, number=n) for n, p in enumerate(merged, start=1)]

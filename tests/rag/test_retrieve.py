@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.retrieve import Retriever
@@ -90,18 +92,12 @@ def test_merge_keeps_the_first_search_and_adds_what_it_missed(retriever):
     first = retriever.retrieve("How many warships did Russia send to the Black Sea?")
     second = retriever.retrieve("Who said the warning time for an attack is going down?")
     merged = merge(first, second)
-    assert merged[:len(first)] == [replace_number(p, n) for n, p in enumerate(first, 1)]
+    assert merged[:len(first)] == [replace(p, number=n) for n, p in enumerate(first, 1)]
     assert [p.number for p in merged] == list(range(1, len(merged) + 1))
     for i, a in enumerate(merged):
         assert all(a.source != b.source or a.end <= b.start or b.end <= a.start
                    for b in merged[i + 1:])
     assert any("Stoltenberg" in p.text for p in merged)
-
-
-def replace_number(passage, number):
-    from dataclasses import replace
-
-    return replace(passage, number=number)
 
 
 def test_blend_ranks_by_question_and_guess_and_keeps_the_question_score(retriever, embedder):
