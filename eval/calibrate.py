@@ -204,6 +204,9 @@ class Record:
     removed: list[str]
     draft: str
     signals: dict
+    guess: str = ""
+    """The model's guess at the answer's sentence, searched as well ("" if none was asked
+    or a record predates the guess)."""
 
     @property
     def answerable(self) -> bool:
@@ -239,7 +242,7 @@ def collect(assistant: Assistant, questions: list[Question], path: Path,
             answer = assistant.ask(question.question, exclude=exclusions(assistant, question))
             record = Record(question.id, question.question, question.doc, list(question.answers),
                             list(question.evidence), list(question.removed), answer.draft,
-                            answer.signals)
+                            answer.signals, answer.guess)
             handle.write(json.dumps(record.__dict__, ensure_ascii=False) + "\n")
             handle.flush()
             done[record.id] = record
@@ -261,7 +264,8 @@ class Replay:
 
 def replay(assistant: Assistant, record: Record) -> Replay:
     """Decide the stored draft again, with the assistant's current models: retrieval,
-    ranking, citation checks and features are recomputed (they are deterministic)."""
+    ranking, citation checks and features are recomputed (they are deterministic), with
+    the stored guess searched where the question asked one."""
     from rag.decide import Signals
     from rag.vectors import Vectors
 
@@ -269,7 +273,9 @@ def replay(assistant: Assistant, record: Record) -> Replay:
                         tuple(record.evidence), "lookup", record.doc,
                         removed=tuple(record.removed))
     vectors = Vectors(assistant.index.embedder.embed_texts)
-    ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question))
+    stored = (lambda _: record.guess) if record.guess else None
+    ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question),
+                                   guess=stored)
     checked = assistant.checker.check(record.question, record.draft, shown, vectors)
     answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,
                                 checked, vectors, lambda: Signals(**record.signals))

@@ -259,13 +259,14 @@ class Assistant:
         step("retrieve")
         tick = time.perf_counter()
         vectors = Vectors(self.index.embedder.embed_texts)
+        guessed: list[str] = []
 
         def guess(question: str) -> str:
             step("guess")
-            guessed = time.perf_counter()
-            written = self._guess(question, backend)
-            timings["guess"] = time.perf_counter() - guessed
-            return written
+            began = time.perf_counter()
+            guessed.append(self._guess(question, backend))
+            timings["guess"] = time.perf_counter() - began
+            return guessed[-1]
 
         ranked, shown = self.read(standalone, vectors, exclude, passages,
                                   guess=None if backend == "extractive" else guess)
@@ -324,7 +325,7 @@ class Assistant:
             answer = replace(answer, signals=asdict(known))
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
-        yield replace(answer, timings=timings)
+        yield replace(answer, timings=timings, guess=guessed[-1] if guessed else "")
 
     def read(self, question: str, vectors: Vectors, exclude: Sequence[Span] = (),
              sentences: int | None = None, guess: Callable[[str], str] | None = None,

@@ -83,6 +83,9 @@ class Answer:
     declined."""
     signals: dict[str, float | None] = field(default_factory=dict)
     """The chat model's own token probabilities for its answer (`rag.decide.Signals`)."""
+    guess: str = ""
+    """The sentence the model guessed the answer is in, searched along with the question
+    when no sentence matched the question well (`Settings.guess_below`); "" otherwise."""
 
     def closest(self, count: int = 3) -> list[Passage]:
         """The passages that matched the question best, best first: what a decline shows

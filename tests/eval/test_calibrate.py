@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from eval.calibrate import Replay, out_of_fold_chances, paraphrased, run, sample
+from eval.calibrate import (Record, Replay, out_of_fold_chances, paraphrased, replay, run,
+                            sample)
 from eval.dataset import load_dataset
 from rag import Assistant, Settings
 from rag.calibration import load_calibration
@@ -156,6 +159,24 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
                           chat_model=FirstPassageReader())
     answer = assistant.ask("What about Loire?")
     assert 0.0 <= answer.confidence <= 1.0
+
+
+def test_a_replayed_record_searches_the_guess_it_was_asked_with(corpus_settings):
+    question = "What did Moscow do with its navy?"
+    guess = "Moscow sent its warships to the Black Sea."
+    settings = Settings(index_dir=corpus_settings.index_dir, guess_below=1.0)
+    assistant = Assistant(settings, chat_model=FakeListChatModel(
+        responses=[guess, "Six warships [1]."]))
+    answer = assistant.ask(question)
+    assert answer.guess == guess
+    record = Record("navy", question, "article", ["six"], [], [], answer.draft, answer.signals,
+                    answer.guess)
+    again = replay(assistant, record)
+    texts = [p.text for p in answer.passages]
+    assert [p.text for p in again.answer.passages] == texts
+    assert again.answer.confidence == pytest.approx(answer.confidence)
+    # without the guess the replay would decide on other passages than the model read
+    assert [p.text for p in replay(assistant, replace(record, guess="")).answer.passages] != texts
 
 
 def test_a_bad_paraphrase_file_names_the_line_and_the_fix(pool, tmp_path):

@@ -114,12 +114,14 @@ def test_a_question_the_documents_match_poorly_is_searched_again_with_a_guess(co
     assert searched == [question, f"{question} {guess}"]
     assert steps == ["retrieve", "guess", "generate", "check"]
     assert answer.timings["guess"] > 0 and answer.draft == "Six warships [1]."
+    assert answer.guess == guess  # its first line
     assert any("six warships" in p.text for p in answer.passages)
 
     never = Assistant(Settings(index_dir=corpus_settings.index_dir, guess_below=0.0),
                       chat_model=scripted("Six warships [1]."))
     answer = never.ask(question)
     assert "guess" not in answer.timings and answer.draft == "Six warships [1]."
+    assert answer.guess == ""
 
 
 @pytest.mark.parametrize("question", ["", "   \n "])
