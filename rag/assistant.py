@@ -344,8 +344,14 @@ class Assistant:
         if guess is not None and (not ranked or ranked[0].score < self.settings.guess_below):
             if written := guess(question):
                 wider = f"{question} {written}"
-                retrieved = merge(retrieved, self.retriever.retrieve(
+                found = merge(retrieved, self.retriever.retrieve(
                     wider, exclude=exclude, vector=vectors.of([wider])[0].tolist()))
+                # a passage the guess found keeps its similarity to the question, not to
+                # the question with the guess (the decision weighs it)
+                added = found[len(retrieved):]
+                close = vectors.similarity(question, [p.text for p in added])
+                retrieved = found[:len(retrieved)] + [
+                    replace(p, similarity=float(c)) for p, c in zip(added, close)]
                 ranked = blend(self.ranker.rank(question, retrieved, vectors),
                                self.ranker.rank(wider, retrieved, vectors), GUESS_WEIGHT)
         sentences = self.settings.context_sentences if sentences is None else sentences

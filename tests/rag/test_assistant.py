@@ -124,6 +124,26 @@ def test_a_question_the_documents_match_poorly_is_searched_again_with_a_guess(co
     assert answer.guess == ""
 
 
+def test_passages_the_guess_found_weigh_their_similarity_to_the_question(corpus_settings):
+    from rag.vectors import Vectors
+
+    question = "Who is the leader of the alliance?"
+    guess = "The Secretary General of NATO, Jens Stoltenberg, warned of the risk of conflict."
+    settings = Settings(index_dir=corpus_settings.index_dir, guess_below=1.0,
+                        context_sentences=0)
+    assistant = Assistant(settings, chat_model=scripted("unused"))
+    vectors = Vectors(assistant.index.embedder.embed_texts)
+    plain = assistant.retriever.retrieve(question)
+    _, read = assistant.read(question, vectors, guess=lambda _: guess)
+    added = read[len(plain):]
+    assert added and [p.similarity for p in read[:len(plain)]] == [p.similarity for p in plain]
+    for passage in added:  # to the question alone, not to the question with the guess
+        assert passage.similarity == pytest.approx(
+            float(vectors.similarity(question, [passage.text])[0]), abs=1e-6)
+        assert passage.similarity != pytest.approx(
+            float(vectors.similarity(f"{question} {guess}", [passage.text])[0]), abs=1e-3)
+
+
 @pytest.mark.parametrize("question", ["", "   \n "])
 def test_empty_question_is_refused(corpus_settings, question):
     with pytest.raises(InputError, match="empty"):
