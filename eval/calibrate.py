@@ -12,7 +12,8 @@
    (`--paraphrased`, default `eval/data/pool-paraphrased.jsonl`) are asked as well.
 2. Ask each through the assistant, with the model's own check always asked, and keep
    what the chat model said (`records.jsonl` in `--work`; a rerun resumes, and with
-   every record present no model is loaded at all).
+   every record present no model is loaded at all). A rerun whose settings or prompts
+   would make the model read or write otherwise (`asked-with.json`) is refused.
 3. Fit the `support` model: candidate spans of correct answers, labelled by whether the
    span is in the gold paragraph and quotes the answer.
 4. Replay every record under that support model (retrieval and checks are
@@ -33,6 +34,7 @@ assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -221,6 +223,42 @@ def exclusions(assistant: Assistant, question: Question) -> list[tuple[str, int,
     text = assistant.catalog.document(info.source).text
     return [(info.source, start, end)
             for start, end in metrics.evidence_spans(text, question.removed)]
+
+
+ASKED_WITH = "asked-with.json"
+"""The settings and prompts the stored answers were asked with, in `--work`."""
+PINNED = ("backend", "model_path", "chunk_size", "chunk_overlap", "k", "context_sentences",
+          "context_neighbours", "guess_below", "max_tokens", "temperature")
+"""Settings that change what the model reads or writes, so the stored answers with them."""
+
+
+def asked_with(settings: Settings) -> dict:
+    """What stored answers depend on: `PINNED` settings and a digest of the prompts."""
+    from rag import prompt
+
+    texts = [prompt.SYSTEM, prompt.HUMAN, prompt.JUDGE, prompt.GUESS_SYSTEM, prompt.GUESS]
+    pinned = {name: getattr(settings, name) for name in PINNED}
+    pinned["model_path"] = str(pinned["model_path"] or "bundled")
+    pinned["prompts"] = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+    return pinned
+
+
+def pin(work: Path, settings: Settings) -> None:
+    """Refuse to add answers to `work` that were asked differently from those stored
+    there (they would be fitted as one set); the first run writes `ASKED_WITH`."""
+    path = work / ASKED_WITH
+    now = asked_with(settings)
+    if not path.exists():
+        path.write_text(json.dumps(now, indent=1) + "\n", encoding="utf-8")
+        return
+    before = json.loads(path.read_text(encoding="utf-8"))
+    changed = [name for name in now if before.get(name) != now[name]]
+    if changed:
+        name = changed[0]
+        what = "the prompts" if name == "prompts" else f"{name}={before.get(name)!r}"
+        now_is = "others" if name == "prompts" else repr(now[name])
+        raise InputError(f"The answers stored in {work} were asked with {what} and this run "
+                         f"has {now_is}: pass a new --work folder, or set it back.")
 
 
 def collect(assistant: Assistant, questions: list[Question], path: Path,
@@ -413,6 +451,7 @@ def run(pool_path: Path, corpus: Path, answerable: int, negatives: int, work: Pa
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     settings = Settings(index_dir=work / "index")
+    pin(work, settings)
     assistant = Assistant(settings, chat_model=chat_model)
     assistant.ingest([corpus], progress_bar=progress)
     documents = {i.name: assistant.catalog.document(i.source).text

@@ -16,8 +16,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from eval.calibrate import (Record, Replay, out_of_fold_chances, paraphrased, replay, run,
-                            sample)
+from eval.calibrate import (Record, Replay, out_of_fold_chances, paraphrased, pin, replay,
+                            run, sample)
 from eval.dataset import load_dataset
 from rag import Assistant, Settings
 from rag.calibration import load_calibration
@@ -149,6 +149,7 @@ def test_calibrate_fits_both_models_and_resumes(pool, tmp_path):
     assert all(0.0 <= r["chance_out_of_fold"] <= 1.0 for r in replays)
     assert all(r["chance_out_of_fold"] == 0.0 for r in replays if r["veto"])
 
+    assert json.loads((tmp_path / "work" / "asked-with.json").read_text())["guess_below"] == 0.4
     again = run(path, corpus, answerable=9, negatives=6, work=tmp_path / "work", out=out,
                 progress=False, chat_model=FirstPassageReader(), reworded=4,
                 paraphrases=paraphrases)
@@ -177,6 +178,17 @@ def test_a_replayed_record_searches_the_guess_it_was_asked_with(corpus_settings)
     assert again.answer.confidence == pytest.approx(answer.confidence)
     # without the guess the replay would decide on other passages than the model read
     assert [p.text for p in replay(assistant, replace(record, guess="")).answer.passages] != texts
+
+
+def test_answers_asked_otherwise_are_not_added_to_stored_ones(tmp_path, monkeypatch):
+    pin(tmp_path, Settings(index_dir=tmp_path / "index"))
+    pin(tmp_path, Settings(index_dir=tmp_path / "index"))  # the same: a resume
+    with pytest.raises(InputError, match=r"context_sentences=5 and this run has 7: pass a new "
+                                         r"--work folder"):
+        pin(tmp_path, Settings(index_dir=tmp_path / "index", context_sentences=7))
+    monkeypatch.setattr("rag.prompt.GUESS", "Guess the answer: {question}")
+    with pytest.raises(InputError, match="asked with the prompts and this run has others"):
+        pin(tmp_path, Settings(index_dir=tmp_path / "index"))
 
 
 def test_a_bad_paraphrase_file_names_the_line_and_the_fix(pool, tmp_path):
