@@ -29,6 +29,8 @@ class Prediction:
     """What the model wrote before checks (to score answers at other thresholds)."""
     standalone: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
+    guess: str = ""
+    """The model's guess at the answer's sentence, searched too ("" when none was asked)."""
     confidence: float | None = None
     """The assistant's chance that its answer is right (None for systems without one)."""
     abstain_reason: str = ""
@@ -76,7 +78,8 @@ class AssistantSystem:
             passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
                       for p in answer.passages],
             timings=dict(answer.timings), draft=answer.draft,
-            standalone=answer.standalone_question, confidence=answer.confidence,
+            standalone=answer.standalone_question, guess=answer.guess,
+            confidence=answer.confidence,
             abstain_reason=answer.abstain_reason, features=dict(answer.features),
             signals=dict(answer.signals), document_texts=texts,
         )

@@ -83,6 +83,7 @@ def test_a_follow_up_is_asked_after_its_history_and_the_set_is_marked_by_its_nam
                        tmp_path / "out", progress=False, chat_model=scripted)
     (prediction,) = results["local"]["predictions"]
     assert prediction.standalone == "How long do worker bees live in summer?"
+    assert prediction.guess == ""  # it matches the text well: no guess was asked or stored
     assert results["local"]["metrics"]["answer_accuracy"] == 1.0
     report = (tmp_path / "out" / "report.md").read_text()
     assert "`bees-dev.jsonl` FITTED OR TUNED ON" in report
