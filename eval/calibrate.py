@@ -229,7 +229,7 @@ ASKED_WITH = "asked-with.json"
 """The settings and prompts the stored answers were asked with, in `--work`."""
 PINNED = ("backend", "model_path", "chunk_size", "chunk_overlap", "k", "context_sentences",
           "context_neighbours", "guess_below", "max_tokens", "temperature")
-"""Settings that change what the model reads or writes, so the stored answers with them."""
+"""Settings that change what the model reads or writes, and so the answers stored."""
 
 
 def asked_with(settings: Settings) -> dict:
@@ -245,7 +245,8 @@ def asked_with(settings: Settings) -> dict:
 
 def pin(work: Path, settings: Settings) -> None:
     """Refuse to add answers to `work` that were asked differently from those stored
-    there (they would be fitted as one set); the first run writes `ASKED_WITH`."""
+    there (they would be fitted as one set). The first run writes `ASKED_WITH`; a folder
+    from before this check is taken to match the settings of the run that resumes it."""
     path = work / ASKED_WITH
     now = asked_with(settings)
     if not path.exists():
