@@ -41,7 +41,8 @@ again."""
 GUESS_SYSTEM = "You write encyclopedia articles."
 
 GUESS = ("Write one sentence of an encyclopedia article that answers the question below. "
-         "If you are not sure of the facts, write a plausible sentence anyway.\nQuestion: {question}")
+         "If you are not sure of the facts, write a plausible sentence anyway.\n"
+         "Question: {question}")
 
 GUESS_PROMPT = ChatPromptTemplate.from_messages([("system", GUESS_SYSTEM), ("human", GUESS)])
 """A sentence the model expects the answer in, written without the documents and never
