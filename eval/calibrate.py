@@ -262,17 +262,35 @@ def pin(work: Path, settings: Settings) -> None:
                          f"has {now_is}: pass a new --work folder, or set it back.")
 
 
+def stored(path: Path) -> dict[str, Record]:
+    """The records in `path` by id. A last line cut short (the process was killed while
+    writing it) is cut off the file, so that its question is asked again."""
+    if not path.exists():
+        return {}
+    data = path.read_bytes()
+    whole = data[:data.rfind(b"\n") + 1]
+    if len(whole) < len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(len(whole))
+    done: dict[str, Record] = {}
+    for number, line in enumerate(whole.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = Record(**json.loads(line))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise InputError(f"{path}, line {number}: not a stored answer ({exc}); delete the "
+                             f"line to ask its question again.") from exc
+        done[record.id] = record
+    return done
+
+
 def collect(assistant: Assistant, questions: list[Question], path: Path,
             progress: bool = True) -> list[Record]:
     """Ask every question not yet in `path` (JSON lines), appending as it goes."""
     from tqdm import tqdm
 
-    done: dict[str, Record] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = Record(**json.loads(line))
-                done[record.id] = record
+    done = stored(path)
     todo = [q for q in questions if q.id not in done]
     assistant.judge_always = True
     with path.open("a", encoding="utf-8") as handle:

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from eval.calibrate import (Record, Replay, out_of_fold_chances, paraphrased, pin, replay,
-                            run, sample)
+                            run, sample, stored)
 from eval.dataset import load_dataset
 from rag import Assistant, Settings
 from rag.calibration import load_calibration
@@ -189,6 +189,19 @@ def test_answers_asked_otherwise_are_not_added_to_stored_ones(tmp_path, monkeypa
     monkeypatch.setattr("rag.prompt.GUESS", "Guess the answer: {question}")
     with pytest.raises(InputError, match="asked with the prompts and this run has others"):
         pin(tmp_path, Settings(index_dir=tmp_path / "index"))
+
+
+def test_an_answer_cut_short_by_a_kill_is_asked_again_and_the_rest_kept(tmp_path):
+    path = tmp_path / "records.jsonl"
+    kept = Record("a", "Q?", "d.txt", ["x"], [], [], "X [1].", {}, "")
+    line = json.dumps(kept.__dict__) + "\n"
+    path.write_text(line + line.replace('"a"', '"b"')[:40])
+    assert stored(path) == {"a": kept}
+    assert path.read_text() == line  # appending resumes on a whole line
+    path.write_text(line + "{oops\n" + line)
+    with pytest.raises(InputError, match=r"line 2: not a stored answer .*delete the line"):
+        stored(path)
+    assert stored(tmp_path / "none.jsonl") == {}
 
 
 def test_a_bad_paraphrase_file_names_the_line_and_the_fix(pool, tmp_path):
