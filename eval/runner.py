@@ -105,8 +105,10 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     ours = results[settings.backend]
     ours["tradeoff"] = tradeoff(ours["rows"], settings.abstain_below)
     if compare == "naive":
-        results["naive"] = run_system(_naive(corpus, settings, assistant, chat_model), questions,
-                                      documents, sources, progress)
+        with tempfile.TemporaryDirectory(prefix="rag-naive-") as workdir:
+            results["naive"] = run_system(_naive(corpus, Path(workdir), settings, assistant,
+                                                 chat_model),
+                                          questions, documents, sources, progress)
     if out is not None:
         config = {"dataset_name": " + ".join(p.name for p in datasets)
                   + (" + evidence-removal negatives" if negatives else ""),
@@ -129,7 +131,7 @@ def held_out(datasets: list[Path], settings: Settings) -> dict[str, bool]:
             for path in datasets}
 
 
-def _naive(corpus: Path, settings: Settings, assistant: Assistant,
+def _naive(corpus: Path, workdir: Path, settings: Settings, assistant: Assistant,
            chat_model: BaseChatModel | None) -> System:
     from eval.naive import NaiveSystem
     from rag import llm
@@ -137,7 +139,6 @@ def _naive(corpus: Path, settings: Settings, assistant: Assistant,
     if chat_model is None:
         chat_model = llm.chat_model(settings if settings.backend != "extractive"
                                     else settings.model_copy(update={"backend": "local"}))
-    workdir = Path(tempfile.mkdtemp(prefix="rag-naive-"))
     return NaiveSystem(corpus, workdir, chat_model, assistant.index.embedder)
 
 

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -596,6 +597,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             restore_chat, [saved], [chat, past, export], **quick)
         gr.api(ask, api_name="ask", concurrency_limit=settings.answer_concurrency,
                concurrency_id="answer")
+    # Exports and download copies live as long as the app (Gradio serves its own copies).
+    weakref.finalize(app, shutil.rmtree, exports, ignore_errors=True)
     return app
 
 

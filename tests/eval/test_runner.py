@@ -4,6 +4,7 @@ gate with the real model is test_gate.py; here the plumbing runs fast."""
 from __future__ import annotations
 
 import json
+import tempfile
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -13,12 +14,16 @@ from rag import Settings
 from tests.conftest import CORPUS
 
 
-def test_report_files_and_side_by_side_comparison(tmp_path):
+def test_report_files_and_side_by_side_comparison(tmp_path, monkeypatch):
     out = tmp_path / "report"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     scripted = FakeListChatModel(responses=["Some 30,000 Russian troops [1].", "I don't know."])
     results = run_eval([ARTICLE_DATASET], CORPUS, Settings(index_dir=tmp_path / "ix"), out,
                        compare="naive", limit=4, progress=False, chat_model=scripted)
     assert list(results) == ["local", "naive"]
+    assert list(scratch.iterdir()) == []  # the naive system's Chroma folder is gone
     for name in ("predictions.jsonl", "predictions-naive.jsonl", "report.md", "report.json",
                  "chart.png"):
         assert (out / name).stat().st_size > 0

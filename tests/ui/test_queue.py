@@ -3,6 +3,10 @@ backends the UI offers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from rag import Assistant, Settings
@@ -26,6 +30,21 @@ def test_chat_and_ask_share_one_queue_sized_for_the_backend(tmp_path, backend, l
 def test_the_limit_can_be_set(tmp_path):
     app = build_app(Assistant(Settings(index_dir=tmp_path / "index", ui_concurrency=5)))
     assert {fn.concurrency_limit for fn in _answering(app)} == {5}
+
+
+def test_the_apps_export_folder_goes_when_the_process_ends(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    script = ("import sys\n"
+              "from rag import Assistant, Settings\n"
+              "from ui.app import build_app\n"
+              "build_app(Assistant(Settings(index_dir=sys.argv[1])))\n"
+              "import os; print(os.listdir(os.environ['TMPDIR']))\n")
+    made = subprocess.run([sys.executable, "-c", script, str(tmp_path / "index")],
+                          env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True,
+                          text=True, check=True, timeout=120)
+    assert "rag-ui-" in made.stdout
+    assert not list(scratch.glob("rag-ui-*"))  # (Gradio's own cache, gradio/, stays)
 
 
 def test_only_backends_that_are_set_up_are_offered(tmp_path):
