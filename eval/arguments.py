@@ -42,6 +42,10 @@ def eval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also ask each answerable question with its evidence paragraph "
                              "hidden, where no other paragraph holds an answer (it must then "
                              "be declined)")
+    parser.add_argument("--replay", type=Path, metavar="DIR",
+                        help="decide again the drafts of an earlier eval (its --out folder) "
+                             "instead of asking the chat model: minutes instead of an hour, "
+                             "to measure a refitted decision; same questions and settings")
 
 
 def calibrate_arguments(parser: argparse.ArgumentParser) -> None:

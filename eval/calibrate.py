@@ -34,7 +34,6 @@ assistant loads: `Settings.calibration_path`, default `rag/calibration.json`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import random
@@ -50,6 +49,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from eval import metrics
 from eval.dataset import Question, load_dataset
 from eval.negatives import evidence_removed
+from eval.replay import asked_with, differs, redecide
 from eval.report import CAUSES, causes_table, miss_cause
 from rag import Assistant, Settings, llm
 from rag.calibration import Calibration, LogisticModel
@@ -227,39 +227,17 @@ def exclusions(assistant: Assistant, question: Question) -> list[tuple[str, int,
 
 ASKED_WITH = "asked-with.json"
 """The settings and prompts the stored answers were asked with, in `--work`."""
-PINNED = ("backend", "model_path", "chunk_size", "chunk_overlap", "k", "context_sentences",
-          "context_neighbours", "guess_below", "max_tokens", "temperature")
-"""Settings that change what the model reads or writes, and so the answers stored."""
-
-
-def asked_with(settings: Settings) -> dict:
-    """What stored answers depend on: `PINNED` settings and a digest of the prompts."""
-    from rag import prompt
-
-    texts = [prompt.SYSTEM, prompt.HUMAN, prompt.JUDGE, prompt.GUESS_SYSTEM, prompt.GUESS]
-    pinned = {name: getattr(settings, name) for name in PINNED}
-    pinned["model_path"] = str(pinned["model_path"] or "bundled")
-    pinned["prompts"] = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
-    return pinned
-
-
 def pin(work: Path, settings: Settings) -> None:
     """Refuse to add answers to `work` that were asked differently from those stored
     there (they would be fitted as one set). The first run writes `ASKED_WITH`; a folder
     from before this check is taken to match the settings of the run that resumes it."""
     path = work / ASKED_WITH
-    now = asked_with(settings)
     if not path.exists():
-        path.write_text(json.dumps(now, indent=1) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(asked_with(settings), indent=1) + "\n", encoding="utf-8")
         return
-    before = json.loads(path.read_text(encoding="utf-8"))
-    changed = [name for name in now if before.get(name) != now[name]]
-    if changed:
-        name = changed[0]
-        what = "the prompts" if name == "prompts" else f"{name}={before.get(name)!r}"
-        now_is = "others" if name == "prompts" else repr(now[name])
-        raise InputError(f"The answers stored in {work} were asked with {what} and this run "
-                         f"has {now_is}: pass a new --work folder, or set it back.")
+    if change := differs(json.loads(path.read_text(encoding="utf-8")), settings):
+        raise InputError(f"The answers stored in {work} were asked with {change}: pass a new "
+                         f"--work folder, or set it back.")
 
 
 def stored(path: Path) -> dict[str, Record]:
@@ -320,24 +298,15 @@ class Replay:
 
 
 def replay(assistant: Assistant, record: Record) -> Replay:
-    """Decide the stored draft again, with the assistant's current models: retrieval,
-    ranking, citation checks and features are recomputed (they are deterministic), with
-    the stored guess searched where the question asked one."""
-    from rag.decide import Signals
-    from rag.vectors import Vectors
-
+    """Decide the stored draft again with the assistant's current models
+    (`eval.replay.redecide`)."""
     question = Question(record.id, record.question, tuple(record.answers),
                         tuple(record.evidence), "lookup", record.doc,
                         removed=tuple(record.removed))
-    vectors = Vectors(assistant.index.embedder.embed_texts)
-    stored = (lambda _: record.guess) if record.guess else None
-    ranked, shown = assistant.read(record.question, vectors, exclusions(assistant, question),
-                                   guess=stored)
-    checked = assistant.checker.check(record.question, record.draft, shown, vectors)
-    answer = assistant.conclude(record.question, record.question, record.draft, shown, ranked,
-                                checked, vectors, lambda: Signals(**record.signals))
-    veto = assistant.decider.veto(record.question, checked, shown)
-    return Replay(record, answer, checked, veto)
+    redone = redecide(assistant, record.question, record.question, record.draft, record.guess,
+                      record.signals, exclusions(assistant, question))
+    veto = assistant.decider.veto(record.question, redone.checked, redone.answer.passages)
+    return Replay(record, redone.answer, redone.checked, veto)
 
 
 def correct(record: Record, text: str) -> bool:

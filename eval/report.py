@@ -284,7 +284,7 @@ def _curve(rows: list[dict]) -> dict | None:
 def _markdown(results: dict[str, dict], config: dict) -> str:
     names = list(results)
     lines = [f"# Eval report: {config.get('dataset_name', '')}", ""]
-    lines += [f"- {k}: `{v}`" for k, v in config.items() if k != "held_out"]
+    lines += [f"- {k}: `{v}`" for k, v in config.items() if k not in ("held_out", "asked_with")]
     held = config.get("held_out", {})
     if held:
         lines += ["", "Question sets: " + "; ".join(

@@ -20,6 +20,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from eval import metrics
 from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
 from eval.negatives import evidence_removed
+from eval.replay import ReplaySystem, asked_with
 from eval.report import aggregate, by_group, score, tradeoff, write_report
 from eval.systems import AssistantSystem, System
 from rag import Assistant, Settings
@@ -79,13 +80,15 @@ def select(questions: list[Question], limit: int | None, per_doc: int | None) ->
 def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path | None,
              compare: str | None = None, limit: int | None = None,
              per_doc: int | None = None, progress: bool = True,
-             chat_model: BaseChatModel | None = None, negatives: bool = False
-             ) -> dict[str, dict]:
+             chat_model: BaseChatModel | None = None, negatives: bool = False,
+             replay: Path | None = None) -> dict[str, dict]:
     """Index `corpus` (into `settings.index_dir`), run the systems, write the report.
 
     `negatives` adds the evidence-removal negatives of the answerable questions
     (`eval.negatives`). `chat_model` replaces the configured backend's model in both
-    systems (for tests of the plumbing with a scripted model)."""
+    systems (for tests of the plumbing with a scripted model). `replay`: the `out` folder
+    of an earlier run, whose drafts are decided again instead of asking the chat model
+    (`eval.replay`)."""
     questions = select([q for path in datasets for q in load_dataset(path)], limit, per_doc)
     if not corpus.exists():
         raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
@@ -99,9 +102,12 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     if negatives:
         questions = questions + evidence_removed(questions, documents)
 
-    results = {settings.backend: run_system(AssistantSystem(assistant, settings.backend,
-                                                            settings.backend),
-                                            questions, documents, sources, progress)}
+    if replay is not None:
+        ours_system: System = ReplaySystem(assistant, replay, settings.backend)
+    else:
+        ours_system = AssistantSystem(assistant, settings.backend, settings.backend)
+    results = {settings.backend: run_system(ours_system, questions, documents, sources,
+                                            progress)}
     ours = results[settings.backend]
     ours["tradeoff"] = tradeoff(ours["rows"], settings.abstain_below)
     if compare == "naive":
@@ -118,7 +124,9 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
                   "abstain_below": settings.abstain_below,
                   "ingest_seconds": round(report.seconds, 1),
                   "date": time.strftime("%Y-%m-%d %H:%M"),
-                  "held_out": held_out(datasets, settings)}
+                  "held_out": held_out(datasets, settings), "asked_with": asked_with(settings)}
+        if replay is not None:
+            config["replayed_from"] = f"{replay} (its drafts decided again; timings as asked)"
         write_report(out, results, config)
     return results
 
@@ -152,7 +160,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             results = run_eval(args.dataset or [ARTICLE_DATASET], args.corpus, settings,
                                args.out, args.compare, args.limit, args.per_doc,
-                               negatives=negatives)
+                               negatives=negatives, replay=args.replay)
         except DatasetError as exc:
             raise InputError(str(exc)) from None
     for name, result in results.items():

@@ -2,6 +2,8 @@
 
 - `AssistantSystem`: our pipeline, through the public `Assistant` API only.
 - `NaiveSystem` (in `eval.naive`): the LangChain tutorial recipe, same models.
+- `ReplaySystem` (in `eval.replay`): our pipeline deciding the drafts of an earlier run
+  again, without the chat model (`rag eval --replay`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Protocol
 
 from rag import Assistant
 from rag.retrieve import Span
+from rag.types import Answer
 
 
 @dataclass
@@ -66,20 +69,25 @@ class AssistantSystem:
             history: Sequence[tuple[str, str]] = ()) -> Prediction:
         answer = self.assistant.ask(question, list(history), backend=self.backend,
                                     exclude=exclude)
-        texts = {}
-        for citation in answer.citations:
-            if citation.source not in texts:
-                document = self.assistant.catalog.document(citation.source)
-                texts[citation.source] = document.text if document else ""
-        return Prediction(
-            id=qid, question=question, answer=answer.text, abstained=answer.abstained,
-            citations=[{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
-                        "quote": c.quote} for c in answer.citations],
-            passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
-                      for p in answer.passages],
-            timings=dict(answer.timings), draft=answer.draft,
-            standalone=answer.standalone_question, guess=answer.guess,
-            confidence=answer.confidence,
-            abstain_reason=answer.abstain_reason, features=dict(answer.features),
-            signals=dict(answer.signals), document_texts=texts,
-        )
+        return prediction(self.assistant, qid, question, answer)
+
+
+def prediction(assistant: Assistant, qid: str, question: str, answer: Answer) -> Prediction:
+    """The `Prediction` that records `answer` (with the cited documents' texts)."""
+    texts = {}
+    for citation in answer.citations:
+        if citation.source not in texts:
+            document = assistant.catalog.document(citation.source)
+            texts[citation.source] = document.text if document else ""
+    return Prediction(
+        id=qid, question=question, answer=answer.text, abstained=answer.abstained,
+        citations=[{"marker": c.marker, "source": c.source, "start": c.start, "end": c.end,
+                    "quote": c.quote} for c in answer.citations],
+        passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
+                  for p in answer.passages],
+        timings=dict(answer.timings), draft=answer.draft,
+        standalone=answer.standalone_question, guess=answer.guess,
+        confidence=answer.confidence,
+        abstain_reason=answer.abstain_reason, features=dict(answer.features),
+        signals=dict(answer.signals), document_texts=texts,
+    )

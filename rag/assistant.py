@@ -323,6 +323,12 @@ class Assistant:
                                signals)
         if self.judge_always:
             answer = replace(answer, signals=asdict(known))
+        elif not answer.signals and probe.logprobs:
+            # Kept even where the decision did not weigh them, so that a stored answer can
+            # be decided again under a refitted model (`eval.replay`). They cost no call.
+            tokens = llm.token_texts(self._model(backend), probe.tokens) if probe.tokens else []
+            answer = replace(answer, signals=asdict(Signals.of(standalone, tokens,
+                                                               probe.logprobs)))
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
         yield replace(answer, timings=timings, guess=guessed[-1] if guessed else "")

@@ -87,6 +87,19 @@ def test_the_answer_carries_the_models_token_probabilities(assistant):
     assert signals["p_yes"] is None and "judge" not in answer.timings
 
 
+def test_token_probabilities_are_kept_when_the_decision_does_not_weigh_them(assistant,
+                                                                            monkeypatch):
+    """As when a certain check declines: a replay under a refitted decision needs them."""
+    from rag.decide import Decision
+
+    monkeypatch.setattr(assistant.decider, "decide",
+                        lambda *args: Decision(0.0, True, "a certain check"))
+    answer = assistant.ask("How many warships did Russia send to the Black Sea?")
+    assert answer.abstained and answer.draft
+    assert answer.signals["logprob_min"] <= answer.signals["logprob_mean"] < 0.0
+    assert answer.signals["p_yes"] is None
+
+
 def test_the_models_check_of_its_own_answer_reuses_the_cached_prompt(corpus_settings):
     checking = Assistant(corpus_settings)
     checking.judge_always = True

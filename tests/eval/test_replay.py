@@ -1,0 +1,123 @@
+"""`rag eval --replay`: the drafts of an earlier run decided again without the chat model,
+and refused wherever that would not be what asking again gives."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from eval.dataset import ARTICLE_DATASET
+from eval.runner import run_eval
+from rag import Settings
+from rag.errors import InputError
+from tests.conftest import CORPUS
+
+
+class FirstPassageReader(BaseChatModel):
+    """Answers with the first sentence of passage [1] (a stand-in for the chat model)."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "first-passage-reader"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        found = re.search(r"^\[1\] (.+?[.!?])(?:\s|$)", str(messages[-1].content), re.M)
+        text = f"{found.group(1)} [1]" if found else "The documents do not say."
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+class NoChatModel(BaseChatModel):
+    """Fails the test if a replay asks the chat model anything."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "no-chat-model"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        raise AssertionError("a replay asked the chat model")
+
+
+def _eval(settings: Settings, out, replay=None, limit=6):
+    return run_eval([ARTICLE_DATASET], CORPUS, settings, out, limit=limit, progress=False,
+                    negatives=True,
+                    chat_model=NoChatModel() if replay else FirstPassageReader(),
+                    replay=replay)
+
+
+def _predictions(folder) -> list[dict]:
+    return [json.loads(line) for line in (folder / "predictions.jsonl").open()]
+
+
+@pytest.fixture(scope="module")
+def asked(tmp_path_factory):
+    """An eval run with a stand-in chat model: 6 questions and their negatives (with a
+    low bar, so that some of its poor drafts are given)."""
+    folder = tmp_path_factory.mktemp("replay")
+    settings = Settings(index_dir=folder / "index", abstain_below=0.2)
+    _eval(settings, folder / "asked")
+    return settings, folder / "asked"
+
+
+def test_a_replay_gives_what_the_run_gave_without_the_chat_model(asked, tmp_path):
+    settings, folder = asked
+    _eval(settings, tmp_path / "again", replay=folder)
+    before, after = _predictions(folder), _predictions(tmp_path / "again")
+    assert len(before) == len(after) > 6
+    assert any(not p["abstained"] for p in before) and any(p["abstained"] for p in before)
+    for a, b in zip(before, after):
+        assert (b["id"], b["answer"], b["abstained"], b["citations"], b["passages"],
+                b["timings"]) == (a["id"], a["answer"], a["abstained"], a["citations"],
+                                  a["passages"], a["timings"])
+        assert b["confidence"] == pytest.approx(a["confidence"])
+    config = json.loads((tmp_path / "again" / "report.json").read_text())["config"]
+    assert str(folder) in config["replayed_from"]
+
+
+def test_a_replay_decides_again_under_the_decision_of_now(asked, tmp_path):
+    settings, folder = asked
+    strict = settings.model_copy(update={"abstain_below": 0.999})
+    _eval(strict, tmp_path / "strict", replay=folder)
+    before, after = _predictions(folder), _predictions(tmp_path / "strict")
+    assert all(p["abstained"] for p in after)
+    assert [p["confidence"] for p in after] == pytest.approx([p["confidence"] for p in before])
+
+
+def test_a_replay_asked_otherwise_is_refused(asked, tmp_path):
+    settings, folder = asked
+    with pytest.raises(InputError, match=r"asked with k=6 and this run has 4: run the eval "
+                                         r"again without --replay"):
+        _eval(settings.model_copy(update={"k": 4}), tmp_path / "k4", replay=folder)
+    with pytest.raises(InputError, match="did not ask question a07"):
+        _eval(settings, tmp_path / "more", replay=folder, limit=7)
+
+
+def test_a_replay_that_reads_other_passages_stops(asked, tmp_path):
+    settings, folder = asked
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "report.json").write_text((folder / "report.json").read_text())
+    predictions = _predictions(folder)
+    predictions[2]["passages"][0]["start"] += 1  # as if the index had changed since
+    (copy / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
+    with pytest.raises(InputError, match=f"Question {predictions[2]['id']} reads other "
+                                         f"passages"):
+        _eval(settings, tmp_path / "again", replay=copy)
+
+
+def test_a_run_from_before_replays_is_refused(asked, tmp_path):
+    settings, folder = asked
+    copy = tmp_path / "old"
+    copy.mkdir()
+    report = json.loads((folder / "report.json").read_text())
+    del report["config"]["asked_with"]
+    (copy / "report.json").write_text(json.dumps(report))
+    (copy / "predictions.jsonl").write_text((folder / "predictions.jsonl").read_text())
+    with pytest.raises(InputError, match="predates --replay"):
+        _eval(settings, tmp_path / "again", replay=copy)
+    with pytest.raises(InputError, match="No eval run in"):
+        _eval(settings, tmp_path / "again", replay=tmp_path / "nowhere")
