@@ -289,6 +289,7 @@ class Index:
 
     def vector_search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
         """The `k` nearest chunks of recorded documents, with their cosine similarity."""
+        self._ensure_keywords()  # the record of which chunks are committed lives there
         found = self.store.query(vector, k)
         committed = self.catalog.committed([chunk.id for chunk, _ in found])
         return [(chunk, similarity) for chunk, similarity in found if chunk.id in committed]
@@ -375,6 +376,9 @@ class Index:
                     raise
                 checkup.store_reset = self._reset_store()
             checkup.rolled_back = self.repair()
+            # An index from before the keyword index: until its chunks are recorded there,
+            # every chunk would look unowned below and be deleted.
+            self._ensure_keywords()
             checkup.missing = self._heal()
             if checkup.catalog_reset:
                 return checkup  # the chunks are kept: the re-ingest reuses them

@@ -212,3 +212,25 @@ def test_an_index_made_before_the_keyword_index_gets_one(index, folder):
     fresh = Index(index.directory, embedder=index.embedder)
     assert fresh.keyword_search("Biscuit", 5)
     assert fresh.catalog.keyword_count() == fresh.store.count()
+
+
+def _before_the_keyword_index(index, folder) -> Index:
+    index.ingest([folder], progress_bar=False)
+    with index.catalog._connect() as db:
+        db.execute("DELETE FROM keywords")
+        db.execute("DELETE FROM keyword_chunks")
+    return Index(index.directory, embedder=index.embedder)
+
+
+def test_doctor_on_an_index_made_before_the_keyword_index_keeps_its_chunks(index, folder):
+    chunks = index.ingest([folder], progress_bar=False).total_chunks
+    old = _before_the_keyword_index(index, folder)
+    checkup = old.doctor()
+    assert checkup.orphan_chunks == 0
+    assert old.store.count() == old.catalog.keyword_count() == chunks
+
+
+def test_a_first_dense_search_on_an_index_made_before_the_keyword_index_finds_chunks(index,
+                                                                                      folder):
+    old = _before_the_keyword_index(index, folder)
+    assert old.vector_search(old.embedder.embed_query("Biscuit the dog"), 3)
