@@ -10,6 +10,7 @@ the marker's reference to the server, which shows only documents in the index.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -393,13 +394,24 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.Tabs(selected="source"), original_file(ref.source))
 
     def original_file(source: str):
+        """The file to offer for download: one copy per version of it, however often its
+        citations are opened (Gradio serves files from its own folders only)."""
         path = Path(source)
         try:
-            if not path.is_file() or path.stat().st_size > MAX_DOWNLOAD_MB * 2**20:
+            stat = path.stat()
+            if not path.is_file() or stat.st_size > MAX_DOWNLOAD_MB * 2**20:
                 return gr.update(visible=False, value=None)
-            folder = Path(tempfile.mkdtemp(dir=exports))
+            version = f"{path.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}"
+            folder = exports / hashlib.sha256(version.encode()).hexdigest()[:16]
             copy = folder / path.name
-            shutil.copyfile(path, copy)
+            if not copy.exists():
+                folder.mkdir(exist_ok=True)
+                partial = folder / f".{uuid.uuid4().hex}.partial"
+                try:
+                    shutil.copyfile(path, partial)
+                    os.replace(partial, copy)  # whole, even with two users at once
+                finally:
+                    partial.unlink(missing_ok=True)
         except OSError:
             return gr.update(visible=False, value=None)
         return gr.update(visible=True, value=str(copy), label=f"Download {path.name}")
@@ -477,7 +489,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.update(visible=False))
 
     documents = assistant.documents()
-    with gr.Blocks(title="Ask your documents") as app:
+    # Gradio keeps a copy of every file it serves (each chat export, each download): a
+    # server up for weeks would fill its disk. Copies older than a day go, hourly.
+    with gr.Blocks(title="Ask your documents", delete_cache=(3600, 24 * 3600)) as app:
         saved = gr.BrowserState({"current": "", "chats": []}, storage_key="rag-chats",
                                 secret=_secret(settings.index_dir))
         restore = gr.State("")

@@ -1,11 +1,13 @@
 """The answer queue: the chat and `/ask` share one, sized for the backend; and which
-backends the UI offers."""
+backends the UI offers; the files the app keeps."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,26 @@ def test_only_backends_that_are_set_up_are_offered(tmp_path):
     assert ready == ["local", "extractive", "openai"]
     assert ready_backends(Settings(index_dir=tmp_path / "index", backend="ollama"))[0] == \
         ["local", "extractive", "ollama"]
+
+
+def test_opening_citations_copies_the_original_once_per_version(corpus_settings, tmp_path,
+                                                                monkeypatch):
+    import json
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assistant = Assistant(corpus_settings)
+    app = build_app(assistant)
+    open_citation = next(fn.fn for fn in app.fns.values()
+                         if fn.fn is not None and fn.fn.__name__ == "open_citation")
+    source = next(d.source for d in assistant.documents())
+    refs = [[1, source, 0, 40, 0]]
+
+    def offered() -> str:
+        return open_citation(json.dumps({"nav": 0}), refs)[3]["value"]
+
+    first = offered()
+    assert Path(first).read_bytes() == Path(source).read_bytes()
+    assert offered() == offered() == first  # opened three times, copied once
+    assert len(list(scratch.glob("rag-ui-*/*/*"))) == 1
