@@ -57,8 +57,9 @@ def run_system(system: System, questions: list[Question], documents: dict[str, s
     for question in bar:
         prediction = system.ask(question.id, question.question,
                                 hidden_spans(question, documents, sources), question.history)
-        predictions.append(prediction)
         rows.append(score(question, prediction, documents.get(question.doc, "")))
+        prediction.document_texts = {}  # a copy of each cited document: not one per question
+        predictions.append(prediction)
     return {"rows": rows, "metrics": aggregate(rows), "groups": by_group(rows),
             "predictions": predictions}
 

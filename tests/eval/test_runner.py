@@ -70,7 +70,9 @@ def test_extractive_backend_on_any_folder_and_questions(tmp_path):
     metrics = results["extractive"]["metrics"]
     assert metrics["answer_accuracy"] == 1.0
     assert metrics["citation_precision"] == 1.0
-    assert metrics["quotes_exact"] == 1.0
+    assert metrics["quotes_exact"] == 1.0  # checked against the cited document's text,
+    prediction = results["extractive"]["predictions"][0]  # which is not kept afterwards
+    assert prediction.citations and not prediction.document_texts
 
 
 def test_a_follow_up_is_asked_after_its_history_and_the_set_is_marked_by_its_name(tmp_path):
