@@ -40,6 +40,8 @@ MAX_FAILED_LOGINS = 5
 LOGIN_WINDOW = 60.0
 HIDDEN_PATHS = ("/openapi.json", "/docs", "/redoc")
 UNREAD_TTL = 60.0
+PRUNE_AT = 1024
+"""Client addresses remembered before those with nothing recent are forgotten."""
 MAX_JOIN_BODY = 1 << 20
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -151,22 +153,42 @@ class Guard:
             if sum(len(times) for times in sessions.values()) >= self.max_unread:
                 return False
             sessions.setdefault(session, []).append(now)
+            self._prune(now)
             return True
+
+    def _prune(self, now: float) -> None:
+        """Forget clients with nothing left to remember (held under `_lock`): a server
+        open to many addresses would otherwise keep an entry for each, for good."""
+        if len(self._unread) + len(self._failures) < PRUNE_AT:
+            return
+        for client in [c for c, sessions in self._unread.items() if not any(
+                t > now - UNREAD_TTL for times in sessions.values() for t in times)]:
+            del self._unread[client]
+        for client in [c for c, times in self._failures.items()
+                       if not times or times[-1] < now - LOGIN_WINDOW]:
+            del self._failures[client]
 
     def _read(self, client: str, session: str) -> None:
         with self._lock:
-            self._unread[client].pop(session, None)
+            sessions = self._unread.get(client)
+            if sessions is not None:
+                sessions.pop(session, None)
+                if not sessions:
+                    del self._unread[client]
 
     def _throttled(self, client: str) -> bool:
         with self._lock:
-            recent = self._failures[client]
+            recent = self._failures.get(client)
             while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
                 recent.popleft()
-            return len(recent) >= MAX_FAILED_LOGINS
+            if recent is not None and not recent:
+                del self._failures[client]
+            return recent is not None and len(recent) >= MAX_FAILED_LOGINS
 
     def _failed(self, client: str) -> None:
         with self._lock:
             self._failures[client].append(time.monotonic())
+            self._prune(time.monotonic())
 
 
 async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:

@@ -131,3 +131,28 @@ def test_unsafe_settings_refuse_to_start_with_one_line(tmp_path, env, args, mess
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_guard_forgets_clients_with_nothing_recent(monkeypatch):
+    import ui.security as security
+
+    now = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(security, "PRUNE_AT", 10)
+    guard = security.Guard(app=None, hosts=None)
+    for n in range(50):
+        client = f"10.0.0.{n}"
+        assert guard._may_join(client, "s")
+        guard._read(client, "s")  # read its answer: nothing left to remember
+        guard._failed(f"10.1.0.{n}")
+        assert not guard._throttled(client)  # asking does not make an entry
+    assert not guard._unread
+    assert len(guard._failures) == 50  # failed logins are kept for a minute
+    now[0] += security.LOGIN_WINDOW + 1
+    assert guard._may_join("10.2.0.1", "s")  # still waiting to be read: kept
+    guard._failed("10.2.0.2")
+    assert set(guard._unread) == {"10.2.0.1"} and set(guard._failures) == {"10.2.0.2"}
+    # the limits still hold
+    for _ in range(5):
+        guard._failed("10.2.0.3")
+    assert guard._throttled("10.2.0.3")
