@@ -9,6 +9,7 @@ URL afterwards; removing a document deletes the kept copy too.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from index import loaders
 from index.types import IngestReport
+
+log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 MAX_NAME = 120
@@ -64,34 +67,51 @@ class Staged:
 
 
 def stage(files: list[str], folder: Path, max_bytes: int) -> Staged:
-    """Check each uploaded file and move it into `folder`; see the module docstring."""
+    """Check each uploaded file and move it into `folder`; see the module docstring. If
+    anything fails on the way (a full disk), what this batch replaced is put back."""
     folder.mkdir(parents=True, exist_ok=True)
     staged = Staged()
-    for file in files:
-        upload = Path(file)
-        final = folder / safe_name(upload.name)
-        try:
-            if upload.stat().st_size > max_bytes:
-                staged.skipped.append(f"{final.name}: larger than {max_bytes // 2**20} MB")
-                continue
-            incoming = folder / f".incoming-{uuid.uuid4().hex}-{final.name}"
-            shutil.copyfile(upload, incoming)
-        finally:
-            upload.unlink(missing_ok=True)  # Gradio's copy: nothing serves it any more
+    try:
+        for file in files:
+            _stage_one(Path(file), folder, max_bytes, staged)
+    except BaseException:
+        staged.undo()
+        raise
+    finally:
+        for file in files:
+            Path(file).unlink(missing_ok=True)  # Gradio's copies: nothing serves them any more
+    return staged
+
+
+def _stage_one(upload: Path, folder: Path, max_bytes: int, staged: Staged) -> None:
+    final = folder / safe_name(upload.name)
+    if upload.stat().st_size > max_bytes:
+        staged.skipped.append(f"{final.name}: larger than {max_bytes // 2**20} MB")
+        return
+    incoming = folder / f".incoming-{uuid.uuid4().hex}-{final.name}"
+    try:
+        shutil.copyfile(upload, incoming)
+        upload.unlink(missing_ok=True)
         try:
             loaders.load(incoming)
         except loaders.LoadError as exc:
-            incoming.unlink(missing_ok=True)
             staged.skipped.append(f"{final.name}: {exc}")
-            continue
-        backup = None
-        if final.exists():
-            backup = folder / f".previous-{uuid.uuid4().hex}-{final.name}"
-            os.replace(final, backup)
+            return
+        except Exception as exc:  # noqa: BLE001 - a file the loader chokes on is unreadable
+            log.warning("Upload %s could not be read: %r", final.name, exc)
+            staged.skipped.append(f"{final.name}: could not be read ({type(exc).__name__}); "
+                                  f"save it again from the program that made it")
+            return
+        if final not in staged._previous:  # a second file of this name replaces the first
+            backup = None
+            if final.exists():
+                backup = folder / f".previous-{uuid.uuid4().hex}-{final.name}"
+                os.replace(final, backup)
+            staged._previous[final] = backup
+            staged.paths.append(final)
         os.replace(incoming, final)
-        staged._previous[final] = backup
-        staged.paths.append(final)
-    return staged
+    finally:
+        incoming.unlink(missing_ok=True)
 
 
 def ingest(staged: Staged, run: Callable[[list[Path]], IngestReport]) -> IngestReport | None:

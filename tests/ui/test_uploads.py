@@ -83,3 +83,50 @@ def test_oversized_uploads_are_skipped_and_removing_forgets_the_copy(tmp_path):
     uploads.forget(str((kept / "gone.md").resolve()), kept)
     uploads.forget(str(tmp_path / "elsewhere.md"), kept)  # not an upload: left alone
     assert not (kept / "gone.md").exists()
+
+
+def test_a_failure_part_way_puts_back_what_the_batch_replaced(tmp_path, monkeypatch):
+    kept = _kept_notes(tmp_path)
+    sent = [_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n"),
+            _upload(tmp_path, "full.md", b"# Full\n\nThe disk filled up.\n"),
+            _upload(tmp_path, "never.md", b"# Never\n\nNot reached.\n")]
+    copy = uploads.shutil.copyfile
+
+    def copyfile(source, target):
+        if Path(source).name == "full.md":
+            raise OSError(28, "No space left on device")
+        return copy(source, target)
+
+    monkeypatch.setattr(uploads.shutil, "copyfile", copyfile)
+    with pytest.raises(OSError):
+        uploads.stage(sent, kept, 2**20)
+    assert (kept / "notes.md").read_text().endswith("The first version.\n")
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]  # nothing hidden left
+    assert not any(Path(s).exists() for s in sent), "Gradio's copies are deleted"
+
+
+def test_a_file_the_loader_chokes_on_is_skipped_with_a_reason(tmp_path, monkeypatch):
+    kept = _kept_notes(tmp_path)
+
+    def load(path):
+        raise IndexError("list index out of range")  # as a malformed PDF can make pypdf
+
+    monkeypatch.setattr(uploads.loaders, "load", load)
+    staged = uploads.stage([_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n")],
+                           kept, 2**20)
+    assert staged.paths == []
+    assert staged.skipped == ["notes.md: could not be read (IndexError); save it again from "
+                              "the program that made it"]
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]
+
+
+def test_two_uploads_of_one_name_undo_to_the_file_before_both(tmp_path):
+    kept = _kept_notes(tmp_path)
+    staged = uploads.stage([_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n"),
+                            _upload(tmp_path, "../notes.md", b"# Notes\n\nVersion three.\n")],
+                           kept, 2**20)
+    assert staged.paths == [kept / "notes.md"]
+    assert (kept / "notes.md").read_text().endswith("Version three.\n")
+    staged.undo()
+    assert (kept / "notes.md").read_text().endswith("The first version.\n")
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]
