@@ -35,12 +35,19 @@ GENERATION = "generation"
 SYNC_INTERVAL = 0.25
 """Seconds during which a replica that was just checked is trusted without asking."""
 _PAGE = 1000
+_FETCH_PARTS = 4
+"""Text parts read from the server per request (16 MB)."""
 _NO_VECTOR = [1.0]
 """Records of this collection are found by id and metadata, never by similarity."""
 
 
 def _key(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+def _text_id(key: str, version: str | None, number: int) -> str:
+    """The id of part `number` of a document's text (`version`: None before versions)."""
+    return f"text:{key}:{version}:{number}" if version else f"text:{key}:{number}"
 
 
 class RemoteCatalog:
@@ -160,22 +167,28 @@ class RemoteCatalog:
         self.replica.add_chunks(chunks, committed)  # the chunks are on the server already
 
     def put(self, doc: SourceDocument, chunking: str, chunk_ids: set[str]) -> None:
-        key = _key(doc.source)
-        parts = [doc.text[i:i + PART_CHARS] for i in range(0, len(doc.text), PART_CHARS)]
-        self._delete_text(doc.source, keep=len(parts))
-        for number, part in enumerate(parts):
+        # The new text goes under ids of its own version, then the record that points to
+        # it, then the old version goes: a failure part-way leaves the record pointing at
+        # a whole text, the old or the new.
+        key, version = _key(doc.source), doc.sha256[:16]
+        parts = range(0, len(doc.text), PART_CHARS)
+        for number, start in enumerate(parts):
             self.collection.upsert(
-                ids=[f"text:{key}:{number}"], documents=[part], embeddings=[_NO_VECTOR],
-                metadatas=[{"record": "text", "source": doc.source, "part": number}])
+                ids=[_text_id(key, version, number)],
+                documents=[doc.text[start:start + PART_CHARS]], embeddings=[_NO_VECTOR],
+                metadatas=[{"record": "text", "source": doc.source, "part": number,
+                            "version": version}])
         meta = {"record": "document", "source": doc.source, "sha256": doc.sha256,
                 "chunking": chunking, "title": doc.title, "kind": doc.kind,
                 "chunk_count": len(chunk_ids), "indexed_at": time.time(),
                 "body_start": doc.body_start, "page_starts": json.dumps(list(doc.page_starts)),
-                "hard_wrapped": doc.hard_wrapped, "parts": len(parts)}
+                "hard_wrapped": doc.hard_wrapped, "parts": len(parts),
+                "text_version": version}
         if doc.date:
             meta["date"] = doc.date
         self.collection.upsert(ids=[f"doc:{key}"], documents=[doc.title],
                                embeddings=[_NO_VECTOR], metadatas=[meta])
+        self._delete_text(doc.source, keep=version)
         self._bump()
         self.replica.put(doc, chunking, chunk_ids)
 
@@ -227,13 +240,18 @@ class RemoteCatalog:
     def _fetch(self, meta: dict) -> None:
         source = str(meta["source"])
         key = _key(source)
-        ids = [f"text:{key}:{n}" for n in range(int(meta["parts"]))]
-        found = self.collection.get(ids=ids, include=["documents"])
-        parts = dict(zip(found["ids"], found["documents"], strict=True))
-        if len(parts) != len(ids):
-            return  # being rewritten right now: the next sync gets it
+        version = meta.get("text_version")  # none in a record written before versions
+        ids = [_text_id(key, version, n) for n in range(int(meta["parts"]))]
+        text = []
+        for begin in range(0, len(ids), _FETCH_PARTS):
+            page = ids[begin:begin + _FETCH_PARTS]
+            found = self.collection.get(ids=page, include=["documents"])
+            parts = dict(zip(found["ids"], found["documents"], strict=True))
+            if len(parts) != len(page):
+                return  # replaced since its record was read: the next sync gets it
+            text += [parts[i] for i in page]
         doc = SourceDocument(
-            source=source, text="".join(parts[i] for i in ids), title=str(meta["title"]),
+            source=source, text="".join(text), title=str(meta["title"]),
             sha256=str(meta["sha256"]), kind=str(meta["kind"]), date=meta.get("date"),
             body_start=int(meta["body_start"]),
             page_starts=tuple(json.loads(str(meta["page_starts"]))),
@@ -244,11 +262,12 @@ class RemoteCatalog:
             chunk_ids.update(c.id for c in chunks)
         self.replica.put(doc, str(meta["chunking"]), chunk_ids)
 
-    def _delete_text(self, source: str, keep: int = 0) -> None:
+    def _delete_text(self, source: str, keep: str | None = None) -> None:
+        """Delete the stored text of `source`, except the parts of version `keep`."""
         stale = self.collection.get(where={"$and": [{"record": "text"}, {"source": source}]},
                                     include=["metadatas"])
         gone = [i for i, meta in zip(stale["ids"], stale["metadatas"], strict=True)
-                if int(meta["part"]) >= keep]
+                if keep is None or meta.get("version") != keep]
         if gone:
             self.collection.delete(ids=gone)
 

@@ -81,3 +81,41 @@ def test_a_server_that_is_not_there_is_a_one_line_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "Chroma server" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_text_rewrite_cut_short_leaves_the_earlier_text_whole(chroma_url, tmp_path,
+                                                                monkeypatch):
+    import index.remote as remote
+    from index.remote import RemoteCatalog
+    from index.store import ChunkStore
+    from index.types import SourceDocument
+
+    monkeypatch.setattr(remote, "PART_CHARS", 8)  # many parts, read a few at a time
+
+    def version(text: str) -> SourceDocument:
+        return SourceDocument(source="/docs/log.txt", text=text, title="Log",
+                              sha256=str(abs(hash(text))), kind="txt")
+
+    old = version("The first version of the log, long enough for several parts.")
+    new = version("Second.")
+    store = ChunkStore(url=chroma_url)
+    writer = RemoteCatalog(store, tmp_path / "writer.sqlite")
+    writer.put(old, "c", set())
+    upsert = writer.collection.upsert
+
+    def cut(*, ids, **kwargs):
+        if ids[0].startswith("doc:"):
+            raise ConnectionError("the server went away")
+        return upsert(ids=ids, **kwargs)
+
+    monkeypatch.setattr(writer.collection, "upsert", cut)
+    with pytest.raises(ConnectionError):
+        writer.put(new, "c", set())
+    reader = RemoteCatalog(store, tmp_path / "reader.sqlite")
+    assert reader.document(old.source).text == old.text
+
+    monkeypatch.setattr(writer.collection, "upsert", upsert)
+    writer.put(new, "c", set())
+    assert RemoteCatalog(store, tmp_path / "late.sqlite").document(new.source).text == new.text
+    parts = writer.collection.get(where={"$and": [{"record": "text"}, {"source": new.source}]})
+    assert len(parts["ids"]) == 1  # the earlier versions' parts are gone
