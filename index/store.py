@@ -122,8 +122,15 @@ class ChunkStore:
 
         assert self.path is not None
         copy = Path(tempfile.mkdtemp(prefix="rag-readonly-")) / "chroma"
+        try:
+            shutil.copytree(self.path, copy)
+        except OSError as exc:  # shutil.Error too: a full disk, an unreadable file
+            shutil.rmtree(copy.parent, ignore_errors=True)  # or each retry leaves one more
+            raise StoreError(f"the vector store at {self.path} is read-only and a private "
+                             f"copy to search could not be made in {copy.parent.parent} "
+                             f"({exc}): free space there, or set TMPDIR to a roomier "
+                             f"folder") from exc
         atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)
-        shutil.copytree(self.path, copy)
         self.read_only = True
         return open_client(copy)
 

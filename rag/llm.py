@@ -237,16 +237,16 @@ def _save_primed(client, path: Path) -> None:
     if not cache:
         return
     key, state = next(reversed(cache.items()))
+    partial = path.with_suffix(f".{threading.get_ident()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{threading.get_ident()}.partial")
         with partial.open("wb") as handle:
             np.savez(handle, key=np.asarray(key, dtype=np.int32), input_ids=state.input_ids,
                      scores=state.scores, n_tokens=state.n_tokens, seed=state.seed,
                      llama_state=np.frombuffer(state.llama_state, dtype=np.uint8))
         partial.replace(path)
     except OSError:
-        return
+        partial.unlink(missing_ok=True)  # the next process evaluates the prompt itself
 
 
 def _load_primed(client, path: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,23 @@ def test_a_first_dense_search_on_an_index_made_before_the_keyword_index_finds_ch
                                                                                       folder):
     old = _before_the_keyword_index(index, folder)
     assert old.vector_search(old.embedder.embed_query("Biscuit the dog"), 3)
+
+
+def test_a_read_only_store_that_cannot_be_copied_leaves_no_partial_copy(tmp_path, monkeypatch):
+    import tempfile
+
+    from index.store import ChunkStore, StoreError
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    (tmp_path / "chroma").mkdir()
+
+    def full(source, target):
+        Path(target).mkdir(parents=True)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copytree", full)
+    with pytest.raises(StoreError, match="free space there, or set TMPDIR"):
+        ChunkStore(tmp_path / "chroma")._snapshot()
+    assert list(scratch.iterdir()) == []
