@@ -11,8 +11,8 @@ stored can be decided again in minutes instead of asked again for an hour:
 
 That is only the same as asking again while what the drafts depend on is unchanged:
 `asked_with()` pins the settings and prompts (an eval records them in report.json, a
-calibration in `asked-with.json`), and a replayed question must read the same passages
-as when it was asked, or the replay stops.
+calibration in `asked-with.json`), and a replayed question must have been asked after
+the same conversation and read the same passages, word for word, or the replay stops.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eval.systems import Prediction, prediction
+from eval.systems import Prediction, conversation_digest, prediction
 from rag import Assistant, Settings
 from rag.cite import CheckedAnswer
 from rag.errors import InputError
@@ -42,8 +42,23 @@ def asked_with(settings: Settings) -> dict:
     texts = [prompt.SYSTEM, prompt.HUMAN, prompt.JUDGE, prompt.GUESS_SYSTEM, prompt.GUESS]
     pinned = {name: getattr(settings, name) for name in PINNED}
     pinned["model_path"] = str(pinned["model_path"] or "bundled")
-    pinned["prompts"] = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+    pinned["prompts"] = _digest(texts)
+    if settings.backend in ("openai", "ollama"):
+        pinned["model"] = getattr(settings, f"{settings.backend}_model")
     return pinned
+
+
+def run_asked_with(settings: Settings) -> dict:
+    """What an eval run's answers depend on: `asked_with`, and the prompt that rewrites a
+    follow-up to stand alone."""
+    from rag.conversation import condense_prompt
+
+    example = condense_prompt([("user", "Q"), ("assistant", "A")]).format(question="F")
+    return {**asked_with(settings), "follow_up_prompt": _digest([example])}
+
+
+def _digest(texts: list[str]) -> str:
+    return hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
 
 
 def differs(before: dict, settings: Settings) -> str:
@@ -81,7 +96,9 @@ def redecide(assistant: Assistant, question: str, standalone: str, draft: str, g
     checked = assistant.checker.check(standalone, draft, shown, vectors)
     answer = assistant.conclude(question, standalone, draft, shown, ranked, checked, vectors,
                                 lambda: Signals(**signals))
-    return Redecided(replace(answer, guess=guess), checked)
+    # as a run keeps them, weighed or not (a replay of a replay needs them too)
+    return Redecided(replace(answer, guess=guess, signals=answer.signals or dict(signals)),
+                     checked)
 
 
 class ReplaySystem:
@@ -97,7 +114,11 @@ class ReplaySystem:
         if not report.is_file() or not predictions.is_file():
             raise InputError(f"No eval run in {folder} (report.json and predictions.jsonl): "
                              f"pass the --out folder of an earlier rag eval.")
-        config = json.loads(report.read_text(encoding="utf-8")).get("config", {})
+        try:
+            config = json.loads(report.read_text(encoding="utf-8")).get("config", {})
+        except (ValueError, AttributeError) as exc:
+            raise InputError(f"{report} is not an eval report ({exc}): pass the --out "
+                             f"folder of an earlier rag eval.") from None
         before = config.get("asked_with")
         if before is None:
             raise InputError(f"The run in {folder} does not record what it was asked with "
@@ -105,6 +126,14 @@ class ReplaySystem:
         if change := differs(before, settings):
             raise InputError(f"The run in {folder} was asked with {change}: run the eval "
                              f"again without --replay, or set it back.")
+        follow_ups = run_asked_with(settings)["follow_up_prompt"]
+        if before.get("follow_up_prompt", follow_ups) != follow_ups:
+            raise InputError(f"The run in {folder} rewrote follow-ups with another prompt: "
+                             f"run the eval again without --replay.")
+        if settings.temperature != 0:
+            raise InputError("A replay gives what asking again would only when the model "
+                             "decodes greedily: set temperature to 0, or run the eval "
+                             "without --replay.")
         if assistant.self_check:
             raise InputError("The decision model weighs the chat model's yes/no check, which "
                              "a replay cannot ask: run the eval again without --replay.")
@@ -118,14 +147,15 @@ class ReplaySystem:
     def ask(self, qid: str, question: str, exclude: Sequence[Span] = (),
             history: Sequence[tuple[str, str]] = ()) -> Prediction:
         item = self.stored.get(qid)
-        if item is None or item["question"] != question:
+        if item is None or item["question"] != question \
+                or item.get("asked_after", "") != conversation_digest(history):
             raise InputError(f"The run in {self.folder} did not ask question {qid} as this "
                              f"one does: replay it with the same --dataset and --negatives.")
         redone = redecide(self.assistant, question, item.get("standalone") or question,
                           item["draft"], item.get("guess", ""), item.get("signals", {}),
                           exclude)
-        read = [(p.source, p.start, p.end) for p in redone.answer.passages]
-        if read != [(p["source"], p["start"], p["end"]) for p in item["passages"]]:
+        read = [(p.source, p.start, p.end, p.text) for p in redone.answer.passages]
+        if read != [(p["source"], p["start"], p["end"], p["text"]) for p in item["passages"]]:
             raise InputError(f"Question {qid} reads other passages than when the run in "
                              f"{self.folder} asked it (the documents, the index or the "
                              f"retrieval changed): run the eval again without --replay.")

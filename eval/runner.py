@@ -20,7 +20,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from eval import metrics
 from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
 from eval.negatives import evidence_removed
-from eval.replay import ReplaySystem, asked_with
+from eval.replay import ReplaySystem, run_asked_with
 from eval.report import aggregate, by_group, score, tradeoff, write_report
 from eval.systems import AssistantSystem, System
 from rag import Assistant, Settings
@@ -94,6 +94,8 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     if not corpus.exists():
         raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
     assistant = Assistant(settings, chat_model=chat_model)
+    # a replay that would be refused is refused before the corpus is indexed
+    replayed = ReplaySystem(assistant, replay, settings.backend) if replay is not None else None
     report = assistant.ingest([corpus], progress_bar=progress)
     documents = documents_by_name(assistant)
     sources = sources_by_name(assistant)
@@ -103,10 +105,8 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     if negatives:
         questions = questions + evidence_removed(questions, documents)
 
-    if replay is not None:
-        ours_system: System = ReplaySystem(assistant, replay, settings.backend)
-    else:
-        ours_system = AssistantSystem(assistant, settings.backend, settings.backend)
+    ours_system: System = replayed or AssistantSystem(assistant, settings.backend,
+                                                      settings.backend)
     results = {settings.backend: run_system(ours_system, questions, documents, sources,
                                             progress)}
     ours = results[settings.backend]
@@ -125,7 +125,8 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
                   "abstain_below": settings.abstain_below,
                   "ingest_seconds": round(report.seconds, 1),
                   "date": time.strftime("%Y-%m-%d %H:%M"),
-                  "held_out": held_out(datasets, settings), "asked_with": asked_with(settings)}
+                  "held_out": held_out(datasets, settings),
+                  "asked_with": run_asked_with(settings)}
         if replay is not None:
             config["replayed_from"] = f"{replay} (its drafts decided again; timings as asked)"
         write_report(out, results, config)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
@@ -32,6 +33,8 @@ class Prediction:
     """What the model wrote before checks (to score answers at other thresholds)."""
     standalone: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
+    asked_after: str = ""
+    """A digest of the conversation a follow-up was asked after ("" for none)."""
     guess: str = ""
     """The model's guess at the answer's sentence, searched too ("" when none was asked)."""
     confidence: float | None = None
@@ -46,6 +49,14 @@ class Prediction:
         data = asdict(self)
         data.pop("document_texts")
         return data
+
+
+def conversation_digest(history: Sequence[tuple[str, str]]) -> str:
+    """Tells apart the conversations a question was asked after ("" for none)."""
+    if not history:
+        return ""
+    turns = "\0".join(f"{role}\0{text}" for role, text in history)
+    return hashlib.sha256(turns.encode()).hexdigest()[:16]
 
 
 class System(Protocol):
@@ -69,10 +80,11 @@ class AssistantSystem:
             history: Sequence[tuple[str, str]] = ()) -> Prediction:
         answer = self.assistant.ask(question, list(history), backend=self.backend,
                                     exclude=exclude)
-        return prediction(self.assistant, qid, question, answer)
+        return prediction(self.assistant, qid, question, answer, history)
 
 
-def prediction(assistant: Assistant, qid: str, question: str, answer: Answer) -> Prediction:
+def prediction(assistant: Assistant, qid: str, question: str, answer: Answer,
+               history: Sequence[tuple[str, str]] = ()) -> Prediction:
     """The `Prediction` that records `answer` (with the cited documents' texts)."""
     texts = {}
     for citation in answer.citations:
@@ -87,6 +99,7 @@ def prediction(assistant: Assistant, qid: str, question: str, answer: Answer) ->
                   for p in answer.passages],
         timings=dict(answer.timings), draft=answer.draft,
         standalone=answer.standalone_question, guess=answer.guess,
+        asked_after=conversation_digest(history),
         confidence=answer.confidence,
         abstain_reason=answer.abstain_reason, features=dict(answer.features),
         signals=dict(answer.signals), document_texts=texts,

@@ -170,7 +170,8 @@ class RemoteCatalog:
         # The new text goes under ids of its own version, then the record that points to
         # it, then the old version goes: a failure part-way leaves the record pointing at
         # a whole text, the old or the new.
-        key, version = _key(doc.source), doc.sha256[:16]
+        key = _key(doc.source)
+        version = hashlib.sha256(doc.text.encode()).hexdigest()[:16]  # the text, not the file
         parts = range(0, len(doc.text), PART_CHARS)
         for number, start in enumerate(parts):
             self.collection.upsert(

@@ -121,13 +121,15 @@ class ChunkStore:
         import tempfile
 
         assert self.path is not None
-        copy = Path(tempfile.mkdtemp(prefix="rag-readonly-")) / "chroma"
+        copy = None
         try:
+            copy = Path(tempfile.mkdtemp(prefix="rag-readonly-")) / "chroma"
             shutil.copytree(self.path, copy)
         except OSError as exc:  # shutil.Error too: a full disk, an unreadable file
-            shutil.rmtree(copy.parent, ignore_errors=True)  # or each retry leaves one more
+            if copy is not None:
+                shutil.rmtree(copy.parent, ignore_errors=True)  # or each retry leaves one
             raise StoreError(f"the vector store at {self.path} is read-only and a private "
-                             f"copy to search could not be made in {copy.parent.parent} "
+                             f"copy to search could not be made in {tempfile.gettempdir()} "
                              f"({exc}): free space there, or set TMPDIR to a roomier "
                              f"folder") from exc
         atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)

@@ -85,6 +85,7 @@ class Guard:
         self._unread: dict[str, dict[str, list[float]]] = defaultdict(dict)
         """client address -> session hash -> times of its questions not yet read"""
         self._lock = threading.Lock()
+        self._pruned = float("-inf")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -159,8 +160,9 @@ class Guard:
     def _prune(self, now: float) -> None:
         """Forget clients with nothing left to remember (held under `_lock`): a server
         open to many addresses would otherwise keep an entry for each, for good."""
-        if len(self._unread) + len(self._failures) < PRUNE_AT:
-            return
+        if len(self._unread) + len(self._failures) < PRUNE_AT or now < self._pruned + 1.0:
+            return  # (at most once a second: with many clients live, a scan costs)
+        self._pruned = now
         for client in [c for c, sessions in self._unread.items() if not any(
                 t > now - UNREAD_TTL for times in sessions.values() for t in times)]:
             del self._unread[client]

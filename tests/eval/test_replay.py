@@ -96,28 +96,86 @@ def test_a_replay_asked_otherwise_is_refused(asked, tmp_path):
         _eval(settings, tmp_path / "more", replay=folder, limit=7)
 
 
-def test_a_replay_that_reads_other_passages_stops(asked, tmp_path):
-    settings, folder = asked
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    (copy / "report.json").write_text((folder / "report.json").read_text())
+def _copy(folder, to, change_report=None, change_predictions=None):
+    """The run in `folder`, copied to `to` with an edit."""
+    to.mkdir()
+    report = json.loads((folder / "report.json").read_text())
     predictions = _predictions(folder)
-    predictions[2]["passages"][0]["start"] += 1  # as if the index had changed since
-    (copy / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
-    with pytest.raises(InputError, match=f"Question {predictions[2]['id']} reads other "
-                                         f"passages"):
+    if change_report:
+        change_report(report)
+    if change_predictions:
+        change_predictions(predictions)
+    (to / "report.json").write_text(json.dumps(report))
+    (to / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in predictions))
+    return to
+
+
+@pytest.mark.parametrize("field", ["start", "text"])
+def test_a_replay_that_reads_other_passages_stops(asked, tmp_path, field):
+    """As if the index, or a document's words (same length), had changed since."""
+    settings, folder = asked
+
+    def edit(predictions):
+        passage = predictions[2]["passages"][0]
+        passage[field] = passage[field] + 1 if field == "start" else passage[field].swapcase()
+
+    copy = _copy(folder, tmp_path / "copy", change_predictions=edit)
+    with pytest.raises(InputError, match=f"Question {_predictions(folder)[2]['id']} reads "
+                                         f"other passages"):
         _eval(settings, tmp_path / "again", replay=copy)
+
+
+def test_a_follow_up_asked_after_another_conversation_is_refused(asked, tmp_path):
+    settings, folder = asked
+
+    def follow_up(predictions):
+        predictions[0]["asked_after"] = "0123456789abcdef"
+
+    copy = _copy(folder, tmp_path / "copy", change_predictions=follow_up)
+    with pytest.raises(InputError, match="did not ask question a01 as this one does"):
+        _eval(settings, tmp_path / "again", replay=copy)
+
+    def other_rewrite(report):
+        report["config"]["asked_with"]["follow_up_prompt"] = "0123456789abcdef"
+
+    copy = _copy(folder, tmp_path / "rewrite", change_report=other_rewrite)
+    with pytest.raises(InputError, match="rewrote follow-ups with another prompt"):
+        _eval(settings, tmp_path / "again", replay=copy)
+
+
+def test_a_run_that_sampled_is_not_replayed(asked, tmp_path):
+    settings, folder = asked
+
+    def sampled(report):
+        report["config"]["asked_with"]["temperature"] = 0.7
+
+    copy = _copy(folder, tmp_path / "copy", change_report=sampled)
+    with pytest.raises(InputError, match="decodes greedily"):
+        _eval(settings.model_copy(update={"temperature": 0.7}), tmp_path / "again",
+              replay=copy)
+
+
+def test_a_replayed_answer_keeps_the_signals_it_was_given(asked):
+    from eval.replay import redecide
+    from rag import Assistant
+
+    settings, _ = asked
+    signals = {"logprob_mean": -0.4, "logprob_min": -2.0, "p_yes": None,
+               "new_logprob_min": -2.0, "new_logprob_mean": -1.0}
+    redone = redecide(Assistant(settings), "What is the capital of Australia?",
+                      "What is the capital of Australia?", "The documents do not say.", "",
+                      signals)
+    assert redone.answer.abstained and redone.answer.signals == signals
 
 
 def test_a_run_from_before_replays_is_refused(asked, tmp_path):
     settings, folder = asked
-    copy = tmp_path / "old"
-    copy.mkdir()
-    report = json.loads((folder / "report.json").read_text())
-    del report["config"]["asked_with"]
-    (copy / "report.json").write_text(json.dumps(report))
-    (copy / "predictions.jsonl").write_text((folder / "predictions.jsonl").read_text())
+    copy = _copy(folder, tmp_path / "old",
+                 change_report=lambda report: report["config"].pop("asked_with"))
     with pytest.raises(InputError, match="predates --replay"):
         _eval(settings, tmp_path / "again", replay=copy)
     with pytest.raises(InputError, match="No eval run in"):
         _eval(settings, tmp_path / "again", replay=tmp_path / "nowhere")
+    (copy / "report.json").write_text("{not json")
+    with pytest.raises(InputError, match="is not an eval report"):
+        _eval(settings, tmp_path / "again", replay=copy)
