@@ -304,14 +304,17 @@ class Assistant:
         tick = time.perf_counter()
         checked = self.checker.check(standalone, draft, shown, vectors)
 
+        def measured(p_yes: float | None = None) -> Signals:
+            tokens = llm.token_texts(self._model(backend), probe.tokens) if probe.tokens else []
+            return Signals.of(standalone, tokens, probe.logprobs, p_yes)
+
         def signals() -> Signals:
             p_yes = None
             if (self.self_check or self.judge_always) and draft and backend != "extractive":
                 judged = time.perf_counter()
                 p_yes = self._judge(backend, shown, standalone, draft)
                 timings["judge"] = time.perf_counter() - judged
-            tokens = llm.token_texts(self._model(backend), probe.tokens) if probe.tokens else []
-            return Signals.of(standalone, tokens, probe.logprobs, p_yes)
+            return measured(p_yes)
 
         if self.judge_always:
             known = signals()
@@ -326,9 +329,7 @@ class Assistant:
         elif not answer.signals and probe.logprobs:
             # Kept even where the decision did not weigh them, so that a stored answer can
             # be decided again under a refitted model (`eval.replay`). They cost no call.
-            tokens = llm.token_texts(self._model(backend), probe.tokens) if probe.tokens else []
-            answer = replace(answer, signals=asdict(Signals.of(standalone, tokens,
-                                                               probe.logprobs)))
+            answer = replace(answer, signals=asdict(measured()))
         timings["check"] = time.perf_counter() - tick - timings.get("judge", 0.0)
         timings["total"] = time.perf_counter() - started
         yield replace(answer, timings=timings, guess=guessed[-1] if guessed else "")
