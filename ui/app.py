@@ -18,6 +18,7 @@ import os
 import queue
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -616,6 +617,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    """A stop request (SIGTERM) ends the process the normal way, exit status 0."""
+    raise SystemExit(0)
+
+
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
            insecure_no_auth: bool = False) -> None:
     """Serve the chat UI (Gradio inside `ui.security.Guard`) until interrupted.
@@ -652,5 +658,10 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     shown = "[::1]" if host == "::1" else host
     print(f"Chat UI on http://{shown}:{port}  (Ctrl+C stops it)", flush=True)
     guarded = Guard(server, hosts, settings.ui_unread_per_client)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again; its default
+        # action would kill the process before the finalizers run (the exports folder
+        # with chat downloads and copies of originals would stay in the temp folder).
+        signal.signal(signal.SIGTERM, _exit_quietly)
     uvicorn.run(guarded, host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=2)

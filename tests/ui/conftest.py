@@ -18,10 +18,13 @@ from tests.ui.browser import CHROMIUM, CHROMIUM_FLAGS, RAG, open_page
 @contextlib.contextmanager
 def serve(home: Path, **variables: str):
     """`rag ui` on a free port over a fresh index of the bundled corpus, with extra
-    environment `variables`; its log must hold no traceback."""
+    environment `variables`; its log must hold no traceback, and stopping it (SIGTERM,
+    as a service manager does) must leave none of its own files in the temp folder."""
     index_dir = home / "index"
+    scratch = home / "tmp"
+    scratch.mkdir()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "RAG_UI_MAX_UPLOAD_MB": "1",
-           **variables}
+           "TMPDIR": str(scratch), **variables}
     subprocess.run([RAG, "ingest", str(CORPUS), "--index-dir", str(index_dir), "--quiet"],
                    check=True, env=env, capture_output=True)
     port = free_port()
@@ -32,9 +35,10 @@ def serve(home: Path, **variables: str):
     wait_until_serving(url, process, log.name)
     yield {"url": url, "index_dir": index_dir, "log": Path(log.name)}
     process.terminate()
-    process.wait(timeout=30)
+    assert process.wait(timeout=30) == 0
     log.close()
     assert "Traceback" not in Path(log.name).read_text(), "the server logged a traceback"
+    assert not list(scratch.glob("rag-ui-*"))  # (Gradio's own cache, gradio/, may stay)
 
 
 @pytest.fixture(scope="package")
