@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import stat
 import warnings
@@ -49,16 +50,56 @@ def iter_files(root: Path) -> Iterator[Path]:
     if root.is_file():
         yield root
         return
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root).parts
-        if any(part.startswith(".") for part in relative):
-            continue
-        if not path.is_dir():  # broken links too, so they are reported, not lost
-            yield path
+    # A walk that never enters hidden folders (.git, .venv, the index's own .rag), rather
+    # than listing all they hold and then leaving it out; in the order of the sorted paths.
+    # A folder that cannot be listed is yielded itself, so that `load` reports it.
+    # Links to folders are not followed.
+    stack = [_listing(root)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+        elif isinstance(entry, Path):
+            yield entry
+        elif entry.is_dir(follow_symlinks=False):
+            stack.append(_listing(Path(entry.path)))
+        elif not entry.is_dir():
+            yield Path(entry.path)  # broken links too, so they are reported, not lost
+
+
+def _listing(folder: Path) -> Iterator[os.DirEntry | Path]:
+    """The visible entries of `folder` by name, or `folder` itself if it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            found = sorted((e for e in entries if not e.name.startswith(".")),
+                           key=lambda e: e.name)
+    except OSError:
+        yield folder
+        return
+    yield from found
+
+
+def fingerprint(path: Path) -> str | None:
+    """The SHA-256 of the file's bytes, as `load` would record it (read 1 MB at a time),
+    or None where `load` would not get that far (unreadable, not a regular file, too big)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(2**20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def load(path: Path) -> SourceDocument:
     """Read one file into a `SourceDocument`, or raise `LoadError`."""
+    if path.is_dir():  # (`iter_files` yields the folders it cannot list)
+        raise LoadError("a folder that cannot be listed (check its permissions); what was "
+                        "indexed from it is kept")
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         allowed = ", ".join(sorted(set(SUPPORTED_SUFFIXES)))

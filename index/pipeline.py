@@ -83,6 +83,19 @@ class Checkup:
         return out or ["the index is consistent"]
 
 
+def _gone(source: str) -> bool:
+    """Whether an indexed file is no longer there. A file the folder walk did not reach is
+    not enough: it may sit in a hidden folder (an upload in .rag/uploads, a file ingested
+    by name) or in a folder that cannot be listed. Unsure (no permission) counts as there."""
+    try:
+        os.stat(source)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _set_aside(path: Path) -> str:
     """Rename a damaged file or folder out of the way; returns where it went."""
     aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -195,12 +208,12 @@ class Index:
         for path in loaders.collect(roots):
             source = str(path.resolve())
             present.add(source)
+            known = self.catalog.fingerprint(source)
+            if known is not None and known == (loaders.fingerprint(path), self.chunking):
+                unchanged.append(source)  # known from its bytes: not parsed again
+                continue
             doc = self._load(path, source, skipped)
             if doc is None:
-                continue
-            known = self.catalog.fingerprint(source)
-            if known == (doc.sha256, self.chunking):
-                unchanged.append(source)
                 continue
             count = sum(1 for _ in splitter.chunk_spans(doc, self.chunk_size,
                                                          self.chunk_overlap))
@@ -226,7 +239,7 @@ class Index:
             if root.is_dir():
                 prefix = str(root.resolve()).rstrip(os.sep) + os.sep
                 for source in self.catalog.sources():
-                    if source.startswith(prefix) and source not in present:
+                    if source.startswith(prefix) and source not in present and _gone(source):
                         self._remove(source)
                         removed.append(source)
 
@@ -239,8 +252,11 @@ class Index:
     def _load(self, path: Path, source: str, skipped: list[SkippedFile]) -> SourceDocument | None:
         try:
             return loaders.load(path)
-        except loaders.LoadError as exc:
-            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
+            # LoadError says why in words; anything else is a parser failing on a damaged
+            # file (pypdf raises AttributeError, AssertionError, LimitReachedError...).
+            reason = (str(exc) if isinstance(exc, loaders.LoadError)
+                      else f"could not be read ({type(exc).__name__}: {exc})")
             if self.catalog.fingerprint(source):
                 reason += "; the previously indexed version is kept"
             skipped.append(SkippedFile(str(path), reason))

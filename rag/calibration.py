@@ -97,6 +97,10 @@ def load_calibration(path: Path | None = None) -> Calibration:
     except FileNotFoundError:
         raise ConfigError(f"No calibration file at {path}; run `rag calibrate` or unset "
                           "RAG_CALIBRATION_PATH.") from None
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"Cannot read the calibration file {path} ({exc.strerror or exc}); "
+                          "point RAG_CALIBRATION_PATH at the JSON file `rag calibrate` "
+                          "wrote, or unset it.") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"The calibration file {path} is not valid ({exc}); run "
                           "`rag calibrate` to write a new one.") from None

@@ -39,6 +39,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
     report = assistant.ingest(args.paths, progress_bar=None if not args.quiet else False)
     print(report.summary())
+    for source in report.removed:
+        print(f"  removed {source}: no longer in its folder")
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: {skipped.reason}")
     return 0
@@ -175,12 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--index-dir", metavar="DIR",
                          help="index directory (default: $RAG_INDEX_DIR or .rag)")
-        sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS)  # (not to undo `rag --debug CMD`)
 
     ingest = commands.add_parser("ingest", help="index files and folders (.txt .md .html .pdf)",
                                  description="Index files and folders, recursively. Unchanged "
-                                 "files are skipped; changed ones are re-indexed; files gone "
-                                 "from an ingested folder are removed from the index.")
+                                 "files are skipped; changed ones are re-indexed; files "
+                                 "deleted from an ingested folder are removed from the index.")
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder")
     ingest.add_argument("--chunk-size", type=int, metavar="CHARS",
                         help="largest chunk in characters (default 400)")
@@ -247,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "article-grouped cross-validation, and write them as JSON. Resumes "
                     "from the answers stored in --work.")
     calibrate_arguments(calibrate)
-    calibrate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    calibrate.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
     calibrate.set_defaults(func=cmd_calibrate)
 
     return parser

@@ -107,6 +107,19 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from None
 
+    @field_validator("index_dir", "model_cache_dir", "model_path", "calibration_path",
+                     mode="before")
+    @classmethod
+    def _not_blank(cls, value: object, info) -> object:
+        """An empty path would be read as the current folder ("RAG_INDEX_DIR=" would put
+        the index wherever the command runs): the optional ones fall back to their default,
+        the others are refused."""
+        if isinstance(value, str) and not value.strip():
+            if info.field_name in ("model_path", "calibration_path"):
+                return None
+            raise ValueError("is empty: set it to a folder, or unset it for the default")
+        return value
+
     @field_validator("index_dir", "model_cache_dir", "model_path", "calibration_path")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:

@@ -93,6 +93,24 @@ def test_errors_are_one_line_and_non_zero(index_dir, args, message):
     assert result.stderr.count("\n") == 1
 
 
+def test_empty_or_wrong_path_settings_are_one_line(index_dir, tmp_path):
+    where = {"cwd": tmp_path}
+    empty = subprocess.run([*RAG, "docs"], capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "RAG_INDEX_DIR": ""}, **where)
+    assert empty.returncode == 1 and "RAG_INDEX_DIR" in empty.stderr and "is empty" in empty.stderr
+    assert empty.stderr.count("\n") == 1 and not list(tmp_path.iterdir())  # nothing made here
+    unset = run("docs", "--index-dir", str(index_dir), env={"RAG_CALIBRATION_PATH": ""})
+    assert unset.returncode == 0, unset.stderr
+    folder = run("docs", "--index-dir", str(index_dir), env={"RAG_CALIBRATION_PATH": str(tmp_path)})
+    assert folder.returncode == 1 and "RAG_CALIBRATION_PATH" in folder.stderr
+    assert folder.stderr.count("\n") == 1 and "unexpected" not in folder.stderr
+
+
+def test_debug_before_the_command_shows_the_traceback(index_dir):
+    result = run("--debug", "remove", "no-such-document.txt", "--index-dir", str(index_dir))
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
 def test_asking_before_anything_is_indexed(tmp_path):
     result = run("ask", "Who?", "--index-dir", str(tmp_path / "none"))
     assert result.returncode == 1

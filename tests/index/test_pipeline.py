@@ -86,6 +86,61 @@ def test_ingesting_one_file_does_not_remove_its_neighbours(index, folder):
     assert len(index.catalog.sources()) == 2
 
 
+def test_files_from_hidden_folders_stay_when_their_parent_is_ingested(index, folder):
+    uploads = folder / ".rag" / "uploads"
+    uploads.mkdir(parents=True)
+    upload = uploads / "memo.txt"
+    upload.write_text("The memo says the ferry leaves at noon on Tuesdays.\n")
+    index.ingest([folder, upload], progress_bar=False)
+    report = index.ingest([folder], progress_bar=False)
+    assert report.removed == ()
+    assert str(upload.resolve()) in index.catalog.sources()
+
+
+def test_a_folder_that_cannot_be_listed_is_skipped_and_keeps_its_files(index, folder,
+                                                                      monkeypatch):
+    import os
+
+    inner = folder / "inner"
+    inner.mkdir()
+    (inner / "deep.md").write_text("The deep note says the well is forty metres deep.\n")
+    index.ingest([folder], progress_bar=False)
+    listing = os.scandir
+
+    def scandir(path="."):  # (as root, chmod cannot make a folder unreadable)
+        if Path(path) == inner:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = index.ingest([folder], progress_bar=False)
+    assert report.removed == ()
+    assert str((inner / "deep.md").resolve()) in index.catalog.sources()
+    assert any(s.path == str(inner) and "cannot be listed" in s.reason for s in report.skipped)
+
+
+def test_a_parser_crash_skips_only_that_file(index, folder, monkeypatch):
+    from index import loaders
+
+    def crash(data, **kwargs):  # as pypdf does on some damaged PDFs
+        raise AttributeError("'NumberObject' object has no attribute 'items'")
+
+    monkeypatch.setattr(loaders, "_load_markdown", crash)
+    report = index.ingest([folder], progress_bar=False)
+    assert [s.reason for s in report.skipped] == [
+        "could not be read (AttributeError: 'NumberObject' object has no attribute 'items')"]
+    assert report.added == (str((folder / ARTICLE.name).resolve()),)
+
+
+def test_unchanged_files_are_not_parsed_again(index, folder, monkeypatch):
+    from index import loaders
+
+    index.ingest([folder], progress_bar=False)
+    monkeypatch.setattr(loaders, "load", lambda path: pytest.fail(f"parsed {path} again"))
+    report = index.ingest([folder], progress_bar=False)
+    assert len(report.unchanged) == 2
+
+
 def test_new_chunk_settings_reindex(tmp_path, embedder, folder):
     Index(tmp_path / "ix", embedder=embedder).ingest([folder], progress_bar=False)
     report = Index(tmp_path / "ix", embedder=embedder, chunk_size=200,
