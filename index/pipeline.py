@@ -60,6 +60,9 @@ class Checkup:
     """Sources whose interrupted write was undone."""
     orphan_chunks: int = 0
     """Chunks in the vector store that no recorded document owns (deleted)."""
+    orphans_kept: int = 0
+    """Such chunks found on a shared server and left there (another machine may be
+    writing them: its chunks go up before the record that owns them)."""
     missing: list[str] = field(default_factory=list)
     """Documents with chunks missing from the vector store (the next ingest redoes them)."""
     catalog_reset: str | None = None
@@ -78,6 +81,10 @@ class Checkup:
         out += [f"rolled back an interrupted write of {s}" for s in self.rolled_back]
         if self.orphan_chunks:
             out.append(f"deleted {self.orphan_chunks} chunks that no indexed document owns")
+        if self.orphans_kept:
+            out.append(f"{self.orphans_kept} chunks on the server belong to no indexed "
+                       "document; kept, as another machine may be writing them: run `rag "
+                       "doctor --sweep` when no one else is ingesting, to delete them")
         out += [f"{s} has chunks missing: the next `rag ingest` of it writes it again"
                 for s in self.missing]
         return out or ["the index is consistent"]
@@ -374,9 +381,16 @@ class Index:
                 missing.append(source)
         return missing
 
-    def doctor(self) -> Checkup:
+    def doctor(self, sweep: bool | None = None) -> Checkup:
         """Check the index and put right what drifted: interrupted writes, chunks no
-        document owns, documents with chunks missing, a catalog that cannot be read."""
+        document owns, documents with chunks missing, a catalog that cannot be read.
+
+        Chunks no document owns are deleted when `sweep` is true; by default, only from
+        a store on disk. On a Chroma server, writers on other machines do not share this
+        process's lock, and the chunks of a document they are writing have no record yet.
+        """
+        if sweep is None:
+            sweep = self.store.url is None
         checkup = Checkup()
         with self.writing():
             try:
@@ -402,8 +416,11 @@ class Index:
             for page in self.store.id_pages():
                 committed = self.catalog.committed(page)
                 orphans += [i for i in page if i not in committed]
-            self.store.delete(orphans)  # after the scan: deleting would shift its pages
-            checkup.orphan_chunks = len(orphans)
+            if sweep:
+                self.store.delete(orphans)  # after the scan: deleting would shift its pages
+                checkup.orphan_chunks = len(orphans)
+            else:
+                checkup.orphans_kept = len(orphans)
         return checkup
 
     def _reset_store(self) -> str:

@@ -155,11 +155,12 @@ class Assistant:
         except ModelLoadError as exc:
             raise ModelUnavailableError(str(exc)) from exc
 
-    def doctor(self) -> Checkup:
+    def doctor(self, sweep: bool | None = None) -> Checkup:
         """Check the index and repair drift between the vector store and the catalog
-        (what a killed ingest or a deleted file leaves); see `Index.doctor`."""
+        (what a killed ingest or a deleted file leaves); see `Index.doctor` (`sweep`: delete
+        chunks no document owns even on a shared Chroma server)."""
         try:
-            return self.index.doctor()
+            return self.index.doctor(sweep)
         except StoreError as exc:
             raise IndexUnavailableError(str(exc)) from exc
 

@@ -139,7 +139,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if not assistant.index.exists:
         print("No index here yet. Run `rag ingest <folder>`.")
         return 0
-    for line in assistant.doctor().lines():
+    for line in assistant.doctor(sweep=True if args.sweep else None).lines():
         print(line)
     return 0
 
@@ -218,8 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "left", description="Roll back interrupted writes, delete chunks no "
         "indexed document owns, mark documents whose chunks are missing so the next ingest "
         "writes them again, and set a damaged catalog or vector store aside. Safe to run at "
-        "any time; it waits for no one and fails if another process is writing.")
+        "any time; it waits for no one and fails if another process is writing. On a Chroma "
+        "server, chunks no document owns are only counted (another machine may be writing "
+        "them) unless --sweep is given.")
     common(doctor)
+    doctor.add_argument("--sweep", action="store_true",
+                        help="on a Chroma server, delete chunks no document owns too (only "
+                             "when no other machine is ingesting)")
     doctor.set_defaults(func=cmd_doctor)
 
     ui = commands.add_parser("ui", help="start the chat UI in the browser")

@@ -119,3 +119,26 @@ def test_a_text_rewrite_cut_short_leaves_the_earlier_text_whole(chroma_url, tmp_
     assert RemoteCatalog(store, tmp_path / "late.sqlite").document(new.source).text == new.text
     parts = writer.collection.get(where={"$and": [{"record": "text"}, {"source": new.source}]})
     assert len(parts["ids"]) == 1  # the earlier versions' parts are gone
+
+
+def test_doctor_on_a_server_keeps_chunks_another_machine_is_writing(chroma_url, tmp_path):
+    from index.store import ChunkStore
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Notes\n\nThe lighthouse keeper's cat is named Biscuit.\n")
+    app = tmp_path / "app"
+    rag(chroma_url, app, "ingest", str(docs))
+    store = ChunkStore(url=chroma_url)
+    before = store.count()
+    # Another machine's ingest, between its chunks going up and the record that owns them.
+    store.collection.upsert(ids=["in-flight-0"], documents=["Pages of a report."],
+                            embeddings=[[0.1] * 384],
+                            metadatas=[{"source": "/elsewhere/report.txt", "start": 0,
+                                        "end": 18}])
+    found = rag(chroma_url, app, "doctor").stdout
+    assert "1 chunks on the server belong to no indexed document; kept" in found
+    assert store.count() == before + 1
+    swept = rag(chroma_url, app, "doctor", "--sweep").stdout
+    assert "deleted 1 chunks that no indexed document owns" in swept
+    assert store.count() == before
