@@ -218,6 +218,13 @@ class Catalog:
         with self._connect() as db:
             return db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 
+    def chunking_in_use(self) -> str | None:
+        """The chunking most of the documents were cut with (None when there are none)."""
+        with self._connect() as db:
+            row = db.execute("SELECT chunking FROM documents GROUP BY chunking "
+                             "ORDER BY COUNT(*) DESC, chunking LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def sources(self) -> list[str]:
         with self._connect() as db:
             return [row[0] for row in db.execute("SELECT source FROM documents ORDER BY source")]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import sys
 import threading
 import time
@@ -187,6 +188,14 @@ class Index:
     @property
     def chunking(self) -> str:
         return f"sentences/{self.chunk_size}/{self.chunk_overlap}"
+
+    def recorded_chunking(self) -> tuple[int, int] | None:
+        """(chunk size, overlap) that most indexed documents were cut with, or None (no
+        documents yet, or cut another way)."""
+        if not self.exists:
+            return None
+        found = re.fullmatch(r"sentences/(\d+)/(\d+)", self.catalog.chunking_in_use() or "")
+        return (int(found[1]), int(found[2])) if found else None
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None,
                progress_bar: bool | None = None) -> IngestReport:

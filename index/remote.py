@@ -83,6 +83,10 @@ class RemoteCatalog:
         self.sync()
         return self.replica.document_count()
 
+    def chunking_in_use(self) -> str | None:
+        self.sync()
+        return self.replica.chunking_in_use()
+
     def sources(self) -> list[str]:
         self.sync()
         return self.replica.sources()

@@ -108,6 +108,7 @@ class Assistant:
                            chunk_overlap=self.settings.chunk_overlap,
                            chroma_url=self.settings.chroma_url,
                            chroma_headers=self.settings.chroma_headers)
+        self._keep_the_index_chunking()
         self.retriever = Retriever(self.index, k=self.settings.k)
         calibration = load_calibration(self.settings.calibration_path)
         self.checker = CitationChecker(calibration.support)
@@ -121,6 +122,21 @@ class Assistant:
         `rag calibrate`, which re-decides stored answers under refitted models)."""
         self._chat_model = chat_model
         self._models: dict[str, BaseChatModel] = {}
+
+    def _keep_the_index_chunking(self) -> None:
+        """Unless chunk_size or chunk_overlap is set (flag, environment, code), documents
+        are cut as the index's documents were: `rag ingest --chunk-size 800` once, then a
+        plain `rag ingest` (or an upload in the UI) must not re-cut and re-embed them all."""
+        if {"chunk_size", "chunk_overlap"} & self.settings.model_fields_set:
+            return
+        try:
+            recorded = self.index.recorded_chunking()
+        except StoreError:
+            return  # (a server not reachable, a damaged catalog: said when it is used)
+        if recorded and recorded != (self.index.chunk_size, self.index.chunk_overlap):
+            self.index.chunk_size, self.index.chunk_overlap = recorded
+            self.settings = self.settings.model_copy(
+                update={"chunk_size": recorded[0], "chunk_overlap": recorded[1]})
 
     # Documents ---------------------------------------------------------------
 

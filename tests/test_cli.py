@@ -111,6 +111,16 @@ def test_debug_before_the_command_shows_the_traceback(index_dir):
     assert result.returncode == 1 and "Traceback" in result.stderr
 
 
+def test_an_index_keeps_its_chunking_unless_told_otherwise(tmp_path):
+    index = str(tmp_path / "index")
+    assert run("ingest", str(CORPUS), "--chunk-size", "200", "--chunk-overlap", "0",
+               "--index-dir", index).returncode == 0
+    again = run("ingest", str(CORPUS), "--index-dir", index)  # (not re-cut at the default)
+    assert again.stdout.startswith("0 added, 0 updated, 1 unchanged"), again.stdout
+    recut = run("ingest", str(CORPUS), "--chunk-size", "300", "--index-dir", index)
+    assert recut.stdout.startswith("0 added, 1 updated"), recut.stdout
+
+
 def test_asking_before_anything_is_indexed(tmp_path):
     result = run("ask", "Who?", "--index-dir", str(tmp_path / "none"))
     assert result.returncode == 1
