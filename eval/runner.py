@@ -94,6 +94,7 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     if not corpus.exists():
         raise PathNotFoundError(f"No corpus folder at {corpus}; pass --corpus DIR.")
     assistant = Assistant(settings, chat_model=chat_model)
+    settings = assistant.settings  # (with the chunking of an existing index)
     # a replay that would be refused is refused before the corpus is indexed
     replayed = ReplaySystem(assistant, replay, settings.backend) if replay is not None else None
     report = assistant.ingest([corpus], progress_bar=progress)
