@@ -52,8 +52,9 @@ def iter_files(root: Path) -> Iterator[Path]:
         return
     # A walk that never enters hidden folders (.git, .venv, the index's own .rag), rather
     # than listing all they hold and then leaving it out; in the order of the sorted paths.
-    # A folder that cannot be listed is yielded itself, so that `load` reports it.
-    # Links to folders are not followed.
+    # A folder that cannot be listed is yielded itself, and so is a link to a folder (not
+    # followed: its files would be indexed under another folder's paths), so that `load`
+    # reports them.
     stack = [_listing(root)]
     while stack:
         entry = next(stack[-1], None)
@@ -63,8 +64,8 @@ def iter_files(root: Path) -> Iterator[Path]:
             yield entry
         elif entry.is_dir(follow_symlinks=False):
             stack.append(_listing(Path(entry.path)))
-        elif not entry.is_dir():
-            yield Path(entry.path)  # broken links too, so they are reported, not lost
+        else:  # links to folders and broken links too, so they are reported, not lost
+            yield Path(entry.path)
 
 
 def _listing(folder: Path) -> Iterator[os.DirEntry | Path]:
@@ -97,7 +98,10 @@ def fingerprint(path: Path) -> str | None:
 
 def load(path: Path) -> SourceDocument:
     """Read one file into a `SourceDocument`, or raise `LoadError`."""
-    if path.is_dir():  # (`iter_files` yields the folders it cannot list)
+    if path.is_dir():  # (`iter_files` yields the folders it does not walk)
+        if path.is_symlink():
+            raise LoadError("a link to a folder, not followed: ingest the folder it points "
+                            "to by name")
         raise LoadError("a folder that cannot be listed (check its permissions); what was "
                         "indexed from it is kept")
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())

@@ -119,6 +119,18 @@ def test_a_folder_that_cannot_be_listed_is_skipped_and_keeps_its_files(index, fo
     assert any(s.path == str(inner) and "cannot be listed" in s.reason for s in report.skipped)
 
 
+def test_a_link_to_a_folder_is_reported_not_followed(index, folder, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "far.md").write_text("The far note says the bridge opens at dawn.\n")
+    (folder / "linked").symlink_to(outside)
+    report = index.ingest([folder], progress_bar=False)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (str(folder / "linked"), "a link to a folder, not followed: ingest the folder it "
+                                 "points to by name")]
+    assert len(report.added) == 2
+
+
 def test_a_parser_crash_skips_only_that_file(index, folder, monkeypatch):
     from index import loaders
 
