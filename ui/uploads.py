@@ -9,6 +9,7 @@ URL afterwards; removing a document deletes the kept copy too.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -28,15 +29,22 @@ MAX_NAME = 120
 
 
 def safe_name(name: str) -> str:
-    """A file name with no folders, no traversal and no odd characters."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name).strip(" .")
+    """A file name with no folders, no traversal and no odd characters. A name that had
+    to be changed or cut gets a short hash of the original, so that two uploads ("Q&A.md",
+    "Q+A.md") never become one file and replace each other."""
+    original = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", original).strip(" .")
     if not name:
         return "upload.txt"
     stem, dot, suffix = name.rpartition(".")
     if not dot:
-        return name[:MAX_NAME]
-    return f"{stem[:MAX_NAME - len(suffix) - 1]}.{suffix[:20]}"
+        stem, suffix = name, ""
+    tag = ""
+    if _UNSAFE.search(original) or len(stem) + len(suffix) + 1 > MAX_NAME or len(suffix) > 20:
+        tag = "-" + hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    suffix = suffix[:20]
+    stem = stem[:MAX_NAME - len(suffix) - 1 - len(tag)] + tag
+    return f"{stem}.{suffix}" if dot else stem
 
 
 @dataclass

@@ -13,10 +13,27 @@ from ui import uploads
 @pytest.mark.parametrize("name, safe", [
     ("../../etc/passwd.txt", "passwd.txt"), ("/abs/path/notes.md", "notes.md"),
     ("..\\..\\win.txt", "win.txt"), (".hidden.md", "hidden.md"), ("..", "upload.txt"),
-    ("a<b>|c?.txt", "a_b_c_.txt"), ("x" * 300 + ".md", "x" * 117 + ".md"),
 ])
 def test_safe_names(name, safe):
     assert uploads.safe_name(name) == safe
+
+
+@pytest.mark.parametrize("name, pattern", [
+    ("a<b>|c?.txt", r"a_b_c_-[0-9a-f]{8}\.txt"), ("x" * 300 + ".md", "x{108}-[0-9a-f]{8}\\.md"),
+    ("Q&A", r"Q_A-[0-9a-f]{8}"),
+])
+def test_changed_names_carry_a_hash_of_the_original(name, pattern):
+    import re
+
+    assert re.fullmatch(pattern, uploads.safe_name(name))
+    assert len(uploads.safe_name(name)) <= uploads.MAX_NAME
+
+
+def test_names_that_clean_alike_stay_apart():
+    pairs = [("Q&A.md", "Q+A.md"), ("Report (1).pdf", "Report [1].pdf"),
+             ("x" * 200 + "a.md", "x" * 200 + "b.md")]
+    for first, second in pairs:
+        assert uploads.safe_name(first) != uploads.safe_name(second)
 
 
 def _upload(tmp_path: Path, name: str, data: bytes) -> str:
