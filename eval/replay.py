@@ -160,4 +160,4 @@ class ReplaySystem:
                              f"{self.folder} asked it (the documents, the index or the "
                              f"retrieval changed): run the eval again without --replay.")
         answer = replace(redone.answer, timings=item.get("timings", {}))
-        return prediction(self.assistant, qid, question, answer)
+        return prediction(self.assistant, qid, question, answer, history)

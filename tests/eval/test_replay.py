@@ -143,6 +143,25 @@ def test_a_follow_up_asked_after_another_conversation_is_refused(asked, tmp_path
         _eval(settings, tmp_path / "again", replay=copy)
 
 
+def test_a_replayed_follow_up_records_its_conversation(asked, tmp_path):
+    """So that a replay can itself be replayed."""
+    from eval.replay import ReplaySystem
+    from eval.systems import conversation_digest
+    from rag import Assistant
+
+    settings, folder = asked
+    history = [("Who called whom?", "The US defense chief called his Belarusian peer.")]
+
+    def follow_up(predictions):
+        predictions[0]["asked_after"] = conversation_digest(history)
+
+    copy = _copy(folder, tmp_path / "copy", change_predictions=follow_up)
+    replayed = ReplaySystem(Assistant(settings, chat_model=NoChatModel()), copy, "local")
+    first = _predictions(copy)[0]
+    again = replayed.ask(first["id"], first["question"], history=history)
+    assert again.asked_after == conversation_digest(history) != ""
+
+
 def test_a_run_that_sampled_is_not_replayed(asked, tmp_path):
     settings, folder = asked
 
