@@ -37,6 +37,19 @@ def sources_by_name(assistant: Assistant) -> dict[str, str]:
     return {info.name: info.source for info in assistant.documents()}
 
 
+def check_evidence(questions: list[Question], documents: dict[str, str]) -> None:
+    """Every question's evidence (and text to hide) is verbatim in its document, checked
+    before any is asked: scoring finds it per question, an hour into a run."""
+    for question in questions:
+        for field in ("evidence", "removed"):
+            try:
+                metrics.evidence_spans(documents[question.doc], getattr(question, field))
+            except ValueError as exc:
+                raise InputError(f"Question {question.id}: its {field} is not verbatim in "
+                                 f"{question.doc} ({str(exc).split(': ', 1)[-1]}); copy it "
+                                 f"from the indexed text.") from None
+
+
 def hidden_spans(question: Question, documents: dict[str, str],
                  sources: dict[str, str]) -> list[tuple[str, int, int]]:
     """The (source, start, end) spans a question's `removed` texts name."""
@@ -103,6 +116,7 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     missing = sorted({q.doc for q in questions} - documents.keys())
     if missing:
         raise InputError(f"The dataset asks about documents not in {corpus}: {', '.join(missing)}")
+    check_evidence(questions, documents)
     if negatives:
         questions = questions + evidence_removed(questions, documents)
 

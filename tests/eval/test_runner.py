@@ -94,3 +94,22 @@ def test_a_follow_up_is_asked_after_its_history_and_the_set_is_marked_by_its_nam
     assert results["local"]["metrics"]["answer_accuracy"] == 1.0
     report = (tmp_path / "out" / "report.md").read_text()
     assert "`bees-dev.jsonl` FITTED OR TUNED ON" in report
+
+
+def test_evidence_that_is_not_in_its_document_stops_the_run_before_any_question(tmp_path):
+    import pytest
+
+    from rag.errors import InputError
+
+    corpus = _bees(tmp_path)
+    questions = tmp_path / "q.jsonl"
+    good = {"id": "b1", "question": "How long do worker bees live in summer?",
+            "answers": ["six weeks"], "evidence": "Worker bees live for about six weeks in summer.",
+            "kind": "number", "doc": "bees.md"}
+    bad = {**good, "id": "b2", "evidence": "Worker bees live for about “six” weeks in summer."}
+    questions.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    never = FakeListChatModel(responses=[])  # asked anything, it fails
+    with pytest.raises(InputError, match=r"^Question b2: its evidence is not verbatim in bees.md"):
+        run_eval([questions], corpus, Settings(index_dir=tmp_path / "ix"), tmp_path / "out",
+                 progress=False, chat_model=never)
+    assert not (tmp_path / "out").exists()
