@@ -10,6 +10,8 @@ The corpus is indexed into a temporary folder unless `--index-dir` names an inde
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import tempfile
 import time
@@ -18,6 +20,7 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from eval import metrics
+from eval.arguments import PARAPHRASES, SQUAD
 from eval.dataset import ARTICLE_DATASET, DatasetError, Question, load_dataset
 from eval.negatives import evidence_removed
 from eval.replay import ReplaySystem, run_asked_with
@@ -148,11 +151,25 @@ def run_eval(datasets: list[Path], corpus: Path, settings: Settings, out: Path |
     return results
 
 
-def held_out(datasets: list[Path], settings: Settings) -> dict[str, bool]:
-    """Per question file: True when the decision models were not fitted on it and it is
-    not a development set (named `*-dev.jsonl`, for trying changes on)."""
+POOL = SQUAD / "pool.jsonl"
+_DERIVED = re.compile(r"(?:-(?:removed|paraphrased|reworded))+$")
+"""The suffixes of questions made from others (a negative, a rewording)."""
+
+
+def held_out(datasets: list[Path], settings: Settings,
+             fitting: tuple[Path, ...] = (POOL, PARAPHRASES)) -> dict[str, bool]:
+    """Per question file: True when the decision models were not fitted on it, it is not
+    a development set (named `*-dev.jsonl`, for trying changes on), and it asks none of
+    the `fitting` questions (the calibration pool and its rewordings), under any name."""
     fitted = load_calibration(settings.calibration_path).meta.get("fitted_on")
+    known: set[str] = set()
+    for path in fitting:
+        if path.is_file():
+            with path.open(encoding="utf-8") as handle:
+                known.update(_DERIVED.sub("", json.loads(line)["id"])
+                             for line in handle if line.strip())
     return {path.name: path.name != fitted and not path.name.endswith("-dev.jsonl")
+            and not any(_DERIVED.sub("", q.id) in known for q in load_dataset(path))
             for path in datasets}
 
 

@@ -113,3 +113,20 @@ def test_evidence_that_is_not_in_its_document_stops_the_run_before_any_question(
         run_eval([questions], corpus, Settings(index_dir=tmp_path / "ix"), tmp_path / "out",
                  progress=False, chat_model=never)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_set_that_asks_fitting_questions_is_not_called_held_out(tmp_path):
+    from eval.runner import held_out
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text(json.dumps({"id": "q1"}) + "\n" + json.dumps({"id": "q2"}) + "\n")
+    line = {"question": "How long do worker bees live?", "answers": ["six weeks"],
+            "evidence": "six weeks", "kind": "number", "doc": "bees.md"}
+    fresh, sampled, reworded = (tmp_path / n for n in ("fresh.jsonl", "sample.jsonl",
+                                                        "mine.jsonl"))
+    fresh.write_text(json.dumps({**line, "id": "q9"}) + "\n")
+    sampled.write_text(json.dumps({**line, "id": "q2"}) + "\n")
+    reworded.write_text(json.dumps({**line, "id": "q1-paraphrased"}) + "\n")
+    found = held_out([fresh, sampled, reworded], Settings(index_dir=tmp_path / "ix"),
+                     fitting=(pool,))
+    assert found == {"fresh.jsonl": True, "sample.jsonl": False, "mine.jsonl": False}
