@@ -10,6 +10,7 @@ the marker's reference to the server, which shows only documents in the index.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -108,6 +109,20 @@ def _user_error(exc: Exception) -> str:
 
 def _raise(exc: Exception) -> gr.Error:
     return gr.Error(_user_error(exc), print_exception=False)
+
+
+def _friendly(handler):
+    """`handler`, with any error it raises shown as one line (`_user_error`) rather than
+    as Gradio shows it: the exception's own text."""
+    @functools.wraps(handler)
+    def wrapped(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown as one line, logged in full
+            raise _raise(exc) from None
+    return wrapped
 
 
 def ready_backends(settings: Settings) -> tuple[list[str], list[str]]:
@@ -226,10 +241,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for kind, value in _events(assistant, question, history, backend, int(passages)):
             if kind == "answer":
                 answer = value
-                messages[-1] = {"role": "assistant",
-                                "content": answer_html(answer, excerpts(answer), show_passages)}
-                yield messages, timings_line(answer), ""
-                return
+                try:
+                    shown = answer_html(answer, excerpts(answer), show_passages)
+                except Exception as exc:  # noqa: BLE001 - the catalog, read for excerpts
+                    kind, value = "error", exc
+                else:
+                    messages[-1] = {"role": "assistant", "content": shown}
+                    yield messages, timings_line(answer), ""
+                    return
             if kind == "error":
                 gr.Warning(_user_error(value))
                 yield messages[:-2], "", question
@@ -325,6 +344,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return gr.update(choices=[(c.get("title") or "Chat", c["id"]) for c in chats],
                          value=(saved or {}).get("current") or None)
 
+    @_friendly
     def export_file(messages: list[dict], current: str):
         if not messages:
             return gr.update(value=None, interactive=False)
@@ -367,6 +387,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         saved["current"] = ""
         return saved, past_update(saved), export_file([], ""), "", VIEWER_EMPTY
 
+    @_friendly
     def open_citation(request: str, refs: list):
         """Show the document of a clicked citation, whole, scrolled to its words."""
         try:
@@ -438,6 +459,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return "No documents indexed yet: add some in the **Documents** tab."
         return f"{count:,} document{'s' if count != 1 else ''} indexed."
 
+    @_friendly
     def refresh():
         """The Documents table, the remove choices, the count and the examples, from one
         listing of the documents."""

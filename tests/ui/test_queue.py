@@ -84,3 +84,31 @@ def test_opening_citations_copies_the_original_once_per_version(corpus_settings,
     assert Path(first).read_bytes() == Path(source).read_bytes()
     assert offered() == offered() == first  # opened three times, copied once
     assert len(list(scratch.glob("rag-ui-*/*/*"))) == 1
+
+
+def test_an_error_after_the_answer_leaves_nothing_stuck_and_no_raw_message(corpus_settings,
+                                                                           monkeypatch):
+    """The catalog failing while the answer's excerpts are read (a Chroma server gone
+    away): the question goes back to the box, the chat is as before, one plain line."""
+    import gradio as gr
+
+    from index.store import StoreError
+    from ui.app import _asking
+
+    assistant = Assistant(corpus_settings)
+    app = build_app(assistant)
+    handlers = {fn.fn.__name__: fn.fn for fn in app.fns.values() if fn.fn is not None}
+
+    def gone(*args, **kwargs):
+        raise StoreError("HTTPConnectionPool(host='index-host', port=8000): Max retries")
+
+    monkeypatch.setattr(assistant.catalog, "text_window", gone)
+    question = "How many warships did Russia send to the Black Sea?"
+    warned = []
+    monkeypatch.setattr(gr, "Warning", lambda text, *a, **k: warned.append(text))
+    *_, last = handlers["respond"](_asking([], question, 1), "extractive", 6, False)
+    assert last == ([], "", question)
+    assert warned == ["Something went wrong; the details are in the server log."]
+    with pytest.raises(gr.Error) as raised:
+        handlers["open_citation"]('{"nav": 0}', [[1, "/any/source.txt", 0, 10, 0]])
+    assert "HTTPConnectionPool" not in str(raised.value)
