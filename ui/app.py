@@ -10,6 +10,7 @@ the marker's reference to the server, which shows only documents in the index.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import html
@@ -640,8 +641,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
-    """A stop request (SIGTERM) ends the process the normal way, exit status 0."""
-    raise SystemExit(0)
+    """A stop request (SIGTERM), once uvicorn has stopped serving: the exit functions run
+    (the finalizers that remove the temp folders), then the process ends with status 0,
+    without tearing the interpreter down under a model thread still writing an answer
+    (llama.cpp's can crash the process at that point)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
