@@ -280,8 +280,14 @@ def timings_line(answer: Answer) -> str:
     order = ["rewrite", "guess", "retrieve", "generate", "judge", "check", "total"]
     parts = [f"{k} {answer.timings[k]:.1f} s" for k in order if k in answer.timings]
     if standalone := rewritten(answer):
-        parts.append(f"searched for: “{standalone}”")
+        shown = _MARKDOWN.sub(r"\\\1", standalone)
+        parts.append(f"searched for: “{shown}”")
     return " · ".join(parts)
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]()<>#!|~{}&])")
+"""Characters that Markdown (the line under the chat is Markdown) would read as markup:
+the rewritten question is the model's text and must show as text, never as a link."""
 
 
 def documents_table(documents: list[DocumentInfo]) -> list[list]:

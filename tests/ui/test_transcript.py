@@ -156,3 +156,16 @@ def test_a_decline_shows_the_closest_passages_as_links_but_not_as_sources():
     # An answer that was given shows its sources, not these; nothing found, nothing shown.
     assert "rag-found" not in answer_html(replace(ANSWER, passages=passages), {1: (TEXT, 0)})
     assert "rag-found" not in answer_html(replace(declined, passages=[]), {})
+
+
+def test_the_rewritten_question_under_the_chat_shows_as_text_not_markup():
+    from ui.render import timings_line
+
+    answer = Answer(question="And how many?", text="Six [1].", citations=[], abstained=False,
+                    passages=[], timings={"total": 1.0},
+                    standalone_question="How many? See [this](http://example.com) <b>*now*</b>")
+    line = timings_line(answer)
+    assert "searched for:" in line
+    assert "](" not in line and "<b>" not in line and "*now*" not in line
+    assert re.sub(r"\\(.)", r"\1", line).endswith(
+        "“How many? See [this](http://example.com) <b>*now*</b>”")
