@@ -470,6 +470,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 count_line(len(documents)),
                 gr.update(examples=fitting_examples(documents) or None))
 
+    def indexed_sha256(path: Path) -> str | None:
+        info = assistant.catalog.info(str(path.resolve()))
+        return info.sha256 if info else None
+
     def index_files(files: list[str] | None, progress=gr.Progress()):
         if not files:
             raise gr.Error("Choose one or more files to index.")
@@ -482,7 +486,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             report = uploads_module.ingest(staged, lambda paths: assistant.ingest(
                 paths, progress=lambda done, total: progress(
                     done / max(total, 1), desc=f"{names}: {done:,} of {total:,} chunks"),
-                progress_bar=False))
+                progress_bar=False), recorded=indexed_sha256)
         except Exception as exc:
             raise _raise(exc) from None
         parts = []

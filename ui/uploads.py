@@ -2,9 +2,9 @@
 
 An upload never costs what is already there: it is copied to a hidden temporary name,
 checked by the loader, and only then put in place, with the earlier file of that name
-set aside until the ingest succeeds (and put back if it fails). Gradio's own copy in
-its temporary folder is deleted at once, so a removed document cannot be fetched by
-URL afterwards; removing a document deletes the kept copy too.
+set aside until the ingest succeeds (and put back if it fails before the index took the
+new file). Gradio's own copy in its temporary folder is deleted at once, so a removed
+document cannot be fetched by URL afterwards; removing a document deletes the kept copy.
 """
 
 from __future__ import annotations
@@ -122,18 +122,33 @@ def _stage_one(upload: Path, folder: Path, max_bytes: int, staged: Staged) -> No
         incoming.unlink(missing_ok=True)
 
 
-def ingest(staged: Staged, run: Callable[[list[Path]], IngestReport]) -> IngestReport | None:
-    """Ingest the staged files with `run`; undo them all if it fails, and any it skips."""
+def ingest(staged: Staged, run: Callable[[list[Path]], IngestReport],
+           recorded: Callable[[Path], str | None]) -> IngestReport | None:
+    """Ingest the staged files with `run`, undoing any it skips. If it fails part way, the
+    files whose new bytes the index already holds (`recorded(path)`: the SHA-256 it keeps
+    for that file) stay, so that every indexed document still has its file; the rest are
+    undone."""
     if not staged.paths:
         return None
     try:
         report = run(staged.paths)
     except BaseException:
-        staged.undo()
+        staged.undo(only={path for path in staged.paths
+                          if not _indexed_as_is(path, recorded)})
+        staged.keep()
         raise
     staged.undo(only={Path(s.path) for s in report.skipped})
     staged.keep()
     return report
+
+
+def _indexed_as_is(path: Path, recorded: Callable[[Path], str | None]) -> bool:
+    try:
+        sha256 = recorded(path)
+    except Exception:  # noqa: BLE001 - the index that just failed may fail again: undo
+        log.warning("Could not read what the index holds for %s", path.name, exc_info=True)
+        return False
+    return sha256 is not None and sha256 == loaders.fingerprint(path)
 
 
 def forget(source: str, folder: Path) -> None:

@@ -78,16 +78,43 @@ def test_a_failed_ingest_puts_the_earlier_file_back(tmp_path):
         raise RuntimeError("the embedder died")
 
     with pytest.raises(RuntimeError):
-        uploads.ingest(staged, fail)
+        uploads.ingest(staged, fail, recorded=lambda path: None)
     assert (kept / "notes.md").read_text().endswith("The first version.\n")
     assert sorted(p.name for p in kept.iterdir()) == ["notes.md"]
+
+
+def test_a_failure_part_way_keeps_the_files_the_index_already_took(tmp_path):
+    """The index commits document by document: one it took before the failure must keep
+    its new file (citations open it), while the others go back to what they were."""
+    kept = _kept_notes(tmp_path)
+    staged = uploads.stage([_upload(tmp_path, "notes.md", b"# Notes\n\nVersion two.\n"),
+                            _upload(tmp_path, "new.md", b"# New\n\nA new file.\n"),
+                            _upload(tmp_path, "late.md", b"# Late\n\nNot reached.\n")],
+                           kept, 2**20)
+    from index import loaders
+
+    index = {}  # what a real index records: source -> sha256 of the bytes it took
+
+    def fail_after_two(paths):
+        for path in paths[:2]:
+            index[str(path.resolve())] = loaders.fingerprint(path)
+        raise RuntimeError("the embedder died")
+
+    index[str((kept / "late.md").resolve())] = "an older version's hash"
+    with pytest.raises(RuntimeError):
+        uploads.ingest(staged, fail_after_two,
+                       recorded=lambda path: index.get(str(path.resolve())))
+    assert (kept / "notes.md").read_text().endswith("Version two.\n")
+    assert (kept / "new.md").read_text().endswith("A new file.\n")
+    assert sorted(p.name for p in kept.iterdir()) == ["new.md", "notes.md"]
 
 
 def test_a_successful_ingest_keeps_the_new_file_only(tmp_path):
     kept = _kept_notes(tmp_path)
     staged = uploads.stage([_upload(tmp_path, "../notes.md", b"# Notes\n\nVersion two.\n"),
                             _upload(tmp_path, "other.md", b"# Other\n\nWords.\n")], kept, 2**20)
-    uploads.ingest(staged, lambda paths: _report(skipped=[kept / "other.md"]))
+    uploads.ingest(staged, lambda paths: _report(skipped=[kept / "other.md"]),
+                   recorded=lambda path: None)
     assert (kept / "notes.md").read_text().endswith("Version two.\n")
     assert sorted(p.name for p in kept.iterdir()) == ["notes.md"], "a skipped file is not kept"
 
