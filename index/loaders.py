@@ -81,23 +81,35 @@ def _listing(folder: Path) -> Iterator[os.DirEntry | Path]:
 
 
 def fingerprint(path: Path) -> str | None:
-    """The SHA-256 of the file's bytes, as `load` would record it (read 1 MB at a time),
-    or None where `load` would not get that far (unreadable, not a regular file, too big)."""
+    """The SHA-256 that `load` would record for the file, or None where `load` would not
+    get that far (unreadable, not a regular file, too big)."""
+    try:
+        return hashlib.sha256(read(path)).hexdigest()
+    except LoadError:
+        return None
+
+
+def read(path: Path) -> bytes:
+    """The file's bytes, after the checks every load makes first; or raise `LoadError`."""
     try:
         info = path.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while block := handle.read(2**20):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError("not a regular file")
+        size = info.st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(f"file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise LoadError("unreadable: permission denied (check the file's permissions)") from exc
+    except FileNotFoundError as exc:
+        raise LoadError("unreadable: the file vanished or is a broken link") from exc
+    except OSError as exc:
+        raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
 
 
-def load(path: Path) -> SourceDocument:
-    """Read one file into a `SourceDocument`, or raise `LoadError`."""
+def load(path: Path, data: bytes | None = None) -> SourceDocument:
+    """Read one file into a `SourceDocument`, or raise `LoadError`; `data`: its bytes, where
+    the caller has read them already (with `read`)."""
     if path.is_dir():  # (`iter_files` yields the folders it does not walk)
         if path.is_symlink():
             raise LoadError("a link to a folder, not followed: ingest the folder it points "
@@ -108,20 +120,8 @@ def load(path: Path) -> SourceDocument:
     if kind is None:
         allowed = ", ".join(sorted(set(SUPPORTED_SUFFIXES)))
         raise LoadError(f"unsupported file type '{path.suffix or path.name}' (supported: {allowed})")
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise LoadError("not a regular file")
-        size = info.st_size
-        if size > MAX_FILE_BYTES:
-            raise LoadError(f"file is {size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
-        data = path.read_bytes()
-    except PermissionError as exc:
-        raise LoadError("unreadable: permission denied (check the file's permissions)") from exc
-    except FileNotFoundError as exc:
-        raise LoadError("unreadable: the file vanished or is a broken link") from exc
-    except OSError as exc:
-        raise LoadError(f"unreadable: {exc.strerror or exc}") from exc
+    if data is None:
+        data = read(path)
     if not data.strip():
         raise LoadError("empty file")
     if kind != "pdf" and b"\x00" in data:  # text formats never hold NUL bytes

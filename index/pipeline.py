@@ -225,10 +225,16 @@ class Index:
             source = str(path.resolve())
             present.add(source)
             known = self.catalog.fingerprint(source)
-            if known is not None and known == (loaders.fingerprint(path), self.chunking):
-                unchanged.append(source)  # known from its bytes: not parsed again
-                continue
-            doc = self._load(path, source, skipped)
+            data = None
+            if known is not None:
+                with contextlib.suppress(loaders.LoadError):  # `_load` reports it below
+                    data = loaders.read(path)
+                if data is not None and known == (hashlib.sha256(data).hexdigest(),
+                                                  self.chunking):
+                    unchanged.append(source)  # known from its bytes: not parsed again
+                    continue
+            doc = self._load(path, source, skipped, data)
+            data = None
             if doc is None:
                 continue
             count = sum(1 for _ in splitter.chunk_spans(doc, self.chunk_size,
@@ -265,9 +271,10 @@ class Index:
             total_chunks=self.store.count(), seconds=time.perf_counter() - started,
         )
 
-    def _load(self, path: Path, source: str, skipped: list[SkippedFile]) -> SourceDocument | None:
+    def _load(self, path: Path, source: str, skipped: list[SkippedFile],
+              data: bytes | None = None) -> SourceDocument | None:
         try:
-            return loaders.load(path)
+            return loaders.load(path, data)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
             # LoadError says why in words; anything else is a parser failing on a damaged
             # file (pypdf raises AttributeError, AssertionError, LimitReachedError...).
