@@ -43,8 +43,13 @@ RATES = {
     "citation_precision": ("n_good_citations", "citations"),
     "citation_recall": ("n_cited_correct", "n_correct"),
     "quotes_exact": ("n_exact_quotes", "citations"),
-    "context_recall": ("n_context", "answerable"),
     "overall_accuracy": ("n_overall", "questions"),
+}
+MEANS = {
+    # metric: per-question score averaged over the answerable questions (a question's
+    # evidence may be found in part, so these take a bootstrap interval, not Wilson's)
+    "exact_match": "exact_match", "f1": "f1", "context_recall": "context_recall",
+    "context_mrr": "context_rr",
 }
 LATENCY = ("total", "retrieve", "generate", "judge")
 THRESHOLDS = [round(0.1 * i, 1) for i in range(0, 10)]
@@ -75,9 +80,12 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
          for p in prediction.passages],
         spans, question.answers)
     answer_only = "" if prediction.abstained else prediction.answer
-    # What the answer would have been at any threshold: the checked draft.
-    would_be_right = (question.answerable and metrics.contains_answer(
+    draft_right = bool(question.answerable and metrics.contains_answer(
         prediction.draft or prediction.answer, question.answers))
+    # What a threshold sweep scores: the answer given where there is one (the checks may
+    # have edited the draft), and the checked draft where it was declined, since that is
+    # what a lower threshold would give.
+    would_be_right = draft_right if prediction.abstained else correct
     return {
         "id": question.id, "kind": question.kind, "tags": list(question.tags),
         "answerable": question.answerable, "question": question.question,
@@ -89,7 +97,7 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
         "exact_quotes": exact_quotes, "context_recall": recall, "context_rr": rr,
         "has_evidence": bool(spans),
         "timings": prediction.timings, "probability": prediction.confidence,
-        "would_be_right": bool(would_be_right), "reason": prediction.abstain_reason,
+        "draft_right": draft_right, "would_be_right": bool(would_be_right), "reason": prediction.abstain_reason,
     }
 
 
@@ -145,16 +153,16 @@ def aggregate(rows: list[dict]) -> dict:
         "n_good_citations": sum(r["good_citations"] for r in rows),
         "n_cited_correct": sum(r["good_citations"] > 0 for r in correct),
         "n_exact_quotes": sum(r["exact_quotes"] for r in rows),
-        "n_context": sum(r["context_recall"] for r in answerable),
         "n_overall": len(correct) + sum(r["abstained"] for r in unanswerable),
     }
     result: dict = dict(counts)
     for name, (numerator, denominator) in RATES.items():
         result[name] = _rate(counts[numerator], counts[denominator])
         result[f"{name}_ci"] = metrics.wilson(counts[numerator], counts[denominator])
-    result["exact_match"] = _rate(sum(r["exact_match"] for r in answerable), len(answerable))
-    result["f1"] = _rate(sum(r["f1"] for r in answerable), len(answerable))
-    result["context_mrr"] = _rate(sum(r["context_rr"] for r in answerable), len(answerable))
+    for name, key in MEANS.items():
+        values = [float(r[key]) for r in answerable]
+        result[name] = metrics.mean(values) if values else None
+        result[f"{name}_ci"] = metrics.bootstrap_mean(values)
     scored = [r for r in rows if r["probability"] is not None]
     result["aurc"] = (metrics.risk_coverage([r["probability"] for r in scored],
                                             [r["would_be_right"] for r in scored])["aurc"]
@@ -186,7 +194,7 @@ def miss_cause(row: dict) -> str | None:
         return None
     if row.get("has_evidence", True) and not row["context_recall"]:
         return "not_in_context"
-    if not row["would_be_right"]:
+    if not row.get("draft_right", row["would_be_right"]):
         return "wrong_draft_declined" if row["abstained"] else "wrong_draft_answered"
     return "right_draft_declined" if row["abstained"] else "right_draft_changed"
 
@@ -213,7 +221,9 @@ def by_group(rows: list[dict]) -> dict[str, dict]:
     for row in rows:
         groups[row["kind"]].append(row)
         for tag in row["tags"]:
-            groups[f"tag:{tag}"].append(row)
+            # An answerable question and its evidence-removal negative share their tags:
+            # one group would show the first's accuracy over both, so they are two.
+            groups[f"tag:{tag}" if row["answerable"] else f"tag:{tag} (unanswerable)"].append(row)
     order = [k for k in KINDS if k in groups] + sorted(k for k in groups if k.startswith("tag:"))
     return {name: aggregate(groups[name]) for name in order}
 
@@ -291,7 +301,10 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
             f"`{name}` " + ("held out (never fitted or tuned on)" if out
                             else "FITTED OR TUNED ON: in-sample")
             for name, out in held.items())]
-    lines += ["", "## Headline", "", "Rates with their 95% Wilson interval.", "",
+    lines += ["", "## Headline", "",
+              "With 95% intervals: Wilson's for rates, a seeded bootstrap over questions for "
+              "exact match, F1 and context recall (a question's evidence may be found in "
+              "part).", "",
               "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key, label in HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_with_ci(results[n]["metrics"], key)

@@ -84,6 +84,18 @@ def test_wilson_interval():
     assert metrics.wilson(3, 0) is None
 
 
+def test_bootstrap_interval_of_a_mean_of_fractions():
+    halves = [0.5] * 40
+    assert metrics.bootstrap_mean(halves) == (0.5, 0.5)
+    mixed = [0.0, 0.5, 1.0, 1.0] * 10
+    low, high = metrics.bootstrap_mean(mixed)
+    assert low < metrics.mean(mixed) < high and 0.0 < low and high < 1.0
+    wider = metrics.bootstrap_mean(mixed[:8])
+    assert wider[0] < low and wider[1] > high, "fewer questions, a wider interval"
+    assert metrics.bootstrap_mean(mixed) == (low, high), "seeded: the same report twice"
+    assert metrics.bootstrap_mean([]) is None
+
+
 def test_risk_coverage_answers_the_most_probable_first():
     curve = metrics.risk_coverage([0.9, 0.8, 0.3, 0.1], [True, False, True, False])
     assert curve["coverage"] == [0.25, 0.5, 0.75, 1.0]
@@ -107,7 +119,8 @@ def test_each_miss_has_one_cause_in_pipeline_order():
     def row(answerable=True, correct=False, abstained=False, recall=1.0, draft_right=False,
             evidence=True):
         return {"answerable": answerable, "correct": correct, "abstained": abstained,
-                "context_recall": recall, "would_be_right": draft_right,
+                "context_recall": recall, "draft_right": draft_right,
+                "would_be_right": correct or (abstained and draft_right),
                 "has_evidence": evidence}
 
     cases = [
@@ -125,3 +138,42 @@ def test_each_miss_has_one_cause_in_pipeline_order():
     counts = miss_causes([r for r, _ in cases])
     assert list(counts) == list(CAUSES)
     assert counts["wrong_draft_answered"] == 2 and sum(counts.values()) == 7
+
+
+def test_a_threshold_sweep_scores_the_answer_given_and_the_draft_declined():
+    from eval.dataset import Question
+    from eval.report import score, tradeoff
+    from eval.systems import Prediction
+
+    document = "The fleet had six warships and 900 troops."
+    question = Question(id="q", question="How many warships?", answers=("six",),
+                        evidence=("The fleet had six warships",), kind="single", doc="a.md")
+    read = [{"source": "/docs/a.md", "start": 0, "end": len(document), "text": document}]
+    edited = Prediction(id="q", question=question.question, answer="900 troops",
+                        abstained=False, draft="six warships", confidence=0.8, passages=read)
+    declined = Prediction(id="q", question=question.question, answer="", abstained=True,
+                          draft="six warships", confidence=0.3, passages=read)
+    rows = [score(question, edited, document), score(question, declined, document)]
+    assert [(r["correct"], r["draft_right"], r["would_be_right"]) for r in rows] == [
+        (False, True, False), (False, True, True)]
+    assert miss_cause(rows[0]) == "right_draft_changed"
+    current = next(r for r in tradeoff(rows, 0.5) if r["current"])
+    assert current["answer_accuracy"] == 0.0, "the sweep at today's threshold is the headline"
+    assert current["risk"] == 1.0
+
+
+def test_a_tag_group_keeps_questions_and_their_negatives_apart():
+    from eval.report import by_group
+
+    def row(answerable, correct, abstained):
+        return {"kind": "single" if answerable else "unanswerable", "tags": ["reworded"],
+                "answerable": answerable, "correct": correct, "abstained": abstained,
+                "citations": 0, "good_citations": 0, "exact_quotes": 0, "exact_match": 0.0,
+                "f1": 0.0, "context_recall": 1.0, "context_rr": 1.0, "probability": None,
+                "would_be_right": correct, "timings": {}}
+
+    groups = by_group([row(True, True, False), row(True, False, True), row(False, False, True),
+                       row(False, False, False)])
+    assert groups["tag:reworded"]["questions"] == 2
+    assert groups["tag:reworded"]["wrong_among_answered"] == 0.0
+    assert groups["tag:reworded (unanswerable)"]["abstention_accuracy"] == 0.5
