@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 
 from rag.calibration import CALIBRATION_FILE
+from rag.cli import int_in
+from rag.config import BACKENDS
 
 DEFAULT_CORPUS = Path("corpus")
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "squad-dev-13"
@@ -26,18 +28,19 @@ def eval_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled article's known facts)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
                         help="the documents the questions are about (default: corpus/)")
-    parser.add_argument("--backend", metavar="NAME", help="local (default), extractive, openai, "
-                        "ollama")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
-    parser.add_argument("--per-doc", type=int, metavar="N",
+    parser.add_argument("--backend", choices=BACKENDS, metavar="NAME",
+                        help=f"who writes the answers: {', '.join(BACKENDS)} (default: "
+                             "$RAG_BACKEND or local)")
+    parser.add_argument("--limit", type=int_in(1), metavar="N", help="only the first N questions")
+    parser.add_argument("--per-doc", type=int_in(1), metavar="N",
                         help="at most N questions of each kind per document (a smaller "
                              "sample that still covers every document)")
     parser.add_argument("--out", type=Path, default=Path("eval-out"), metavar="DIR",
                         help="where the report goes (default: eval-out/)")
     parser.add_argument("--compare", choices=["naive"], help="also run the LangChain tutorial "
                         "recipe on the same questions, side by side")
-    parser.add_argument("-k", type=int, metavar="N",
-                        help="chunks retrieved per question (default: RAG_K or 6)")
+    parser.add_argument("-k", type=int_in(1, 50), metavar="N",
+                        help="chunks retrieved per question, 1 to 50 (default: $RAG_K or 6)")
     parser.add_argument("--negatives", action="store_true",
                         help="also ask each answerable question with its evidence paragraph "
                              "hidden, where no other paragraph holds an answer (it must then "
@@ -53,11 +56,11 @@ def calibrate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="questions to fit on (default: the SQuAD-dev-13 pool)")
     parser.add_argument("--corpus", type=Path, default=SQUAD / "corpus", metavar="DIR",
                         help="the documents the pool asks about")
-    parser.add_argument("--answerable", type=int, default=650, metavar="N",
+    parser.add_argument("--answerable", type=int_in(0), default=650, metavar="N",
                         help="pool questions to ask (default 650)")
-    parser.add_argument("--negatives", type=int, default=450, metavar="N",
+    parser.add_argument("--negatives", type=int_in(0), default=450, metavar="N",
                         help="evidence-removal negatives to ask (default 450)")
-    parser.add_argument("--reworded", type=int, default=600, metavar="N",
+    parser.add_argument("--reworded", type=int_in(0), default=600, metavar="N",
                         help="of those, how many to have the chat model reword and ask again "
                              "(default 600; rewordings no different from the original are "
                              "dropped)")

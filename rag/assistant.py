@@ -410,6 +410,7 @@ class Assistant:
             standalone_question=standalone,
             unsupported=[] if abstained else checked.unsupported,
             draft=draft,
+            checked=checked.text,
             confidence=decision.probability,
             abstain_reason=decision.reason,
             features=decision.features.as_dict() if decision.features else {},
@@ -486,11 +487,15 @@ class Assistant:
         return question
 
     def _require_documents(self) -> None:
+        where = self.settings.chroma_url or self.settings.index_dir
+        empty = (f"No documents are indexed in {where} yet. Run `rag ingest <folder>` first "
+                 "(or upload files in the UI), or point RAG_INDEX_DIR / --index-dir at the "
+                 "index you built.")
         if not self.index.exists:  # do not create an index just to look
-            raise EmptyIndexError()
+            raise EmptyIndexError(empty)
         try:
             if not self.index.catalog.has_documents():
-                raise EmptyIndexError()
+                raise EmptyIndexError(empty)
             if self.index.store.is_empty():
                 raise IndexUnavailableError(
                     "The index lists documents but its vector store holds no chunks (it was "

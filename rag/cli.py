@@ -12,9 +12,25 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
-from rag.config import BACKENDS, Settings
+from rag.config import BACKENDS, Settings, unknown_environment
 from rag.errors import RagError
+
+
+def int_in(low: int, high: int | None = None):
+    """An argparse type: a whole number from `low` to `high`, or a one-line usage error
+    that names the flag and the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({allowed})")
+        return value
+    return parse
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -26,7 +42,10 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
         "chunk_overlap": getattr(args, "chunk_overlap", None),
         **extra,
     }.items() if value is not None}
-    return Settings(**values)
+    settings = Settings(**values)
+    for line in unknown_environment():
+        print(f"warning: {line}", file=sys.stderr)
+    return settings
 
 
 def _assistant(args: argparse.Namespace):
@@ -118,7 +137,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
     documents = assistant.documents() if assistant.index.exists else []
     if not documents:
-        print("No documents are indexed yet. Run `rag ingest <folder>`.")
+        print(f"No documents are indexed in {assistant.settings.index_dir} yet. Run "
+              "`rag ingest <folder>` (or pass the --index-dir you ingested into).")
         return 0
     for doc in documents:
         date = f" {doc.date}" if doc.date else ""
@@ -128,7 +148,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
-    source = str(os.path.abspath(args.source))
+    source = str(Path(args.source).expanduser().resolve())  # as `ingest` records it
     count = assistant.remove(source)
     print(f"Removed {source} ({count} chunks).")
     return 0
@@ -137,7 +157,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     assistant = _assistant(args)
     if not assistant.index.exists:
-        print("No index here yet. Run `rag ingest <folder>`.")
+        print(f"No index in {assistant.settings.index_dir} yet. Run `rag ingest <folder>` "
+              "(or pass the --index-dir you ingested into).")
         return 0
     for line in assistant.doctor(sweep=True if args.sweep else None).lines():
         print(line)
@@ -174,9 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--index-dir", metavar="DIR",
-                         help="index directory (default: $RAG_INDEX_DIR or .rag)")
+    def common(sub: argparse.ArgumentParser,
+               index_help: str = "index directory (default: $RAG_INDEX_DIR or .rag)") -> None:
+        sub.add_argument("--index-dir", metavar="DIR", help=index_help)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help=argparse.SUPPRESS)  # (not to undo `rag --debug CMD`)
 
@@ -185,10 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "files are skipped; changed ones are re-indexed; files "
                                  "deleted from an ingested folder are removed from the index.")
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="a file or folder")
-    ingest.add_argument("--chunk-size", type=int, metavar="CHARS",
-                        help="largest chunk in characters (default 400)")
-    ingest.add_argument("--chunk-overlap", type=int, metavar="CHARS",
-                        help="characters of sentences shared by neighbouring chunks (default 120)")
+    ingest.add_argument("--chunk-size", type=int_in(50), metavar="CHARS",
+                        help="largest chunk in characters (default: what the index was cut "
+                             "with, else 400; a new value re-cuts every document)")
+    ingest.add_argument("--chunk-overlap", type=int_in(0), metavar="CHARS",
+                        help="characters of sentences shared by neighbouring chunks "
+                             "(default: what the index was cut with, else 120)")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     common(ingest)
     ingest.set_defaults(func=cmd_ingest)
@@ -197,10 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Answer a question with citations to the documents.")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("--backend", metavar="NAME",
+    ask.add_argument("--backend", choices=BACKENDS, metavar="NAME",
                      help=f"who writes the answer: {', '.join(BACKENDS)} "
                           "(default: $RAG_BACKEND or local)")
-    ask.add_argument("-k", type=int, metavar="N", help="chunks to retrieve (default: RAG_K or 6)")
+    ask.add_argument("-k", type=int_in(1, 50), metavar="N",
+                     help="chunks to retrieve, 1 to 50 (default: $RAG_K or 6)")
     common(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -229,12 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser("ui", help="start the chat UI in the browser")
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    ui.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    ui.add_argument("--port", type=int_in(1, 65535), default=7860, help="port (default 7860)")
     ui.add_argument("--insecure-no-auth", action="store_true",
                     help="allow a --host other than loopback without RAG_UI_AUTH (anyone who "
                          "can reach the machine can then use and change the index)")
-    ui.add_argument("--backend", metavar="NAME",
-                    help=f"default backend for the chat: {', '.join(BACKENDS)}")
+    ui.add_argument("--backend", choices=BACKENDS, metavar="NAME",
+                    help=f"default backend for the chat: {', '.join(BACKENDS)} "
+                         "(default: $RAG_BACKEND or local)")
     common(ui)
     ui.set_defaults(func=cmd_ui)
 
@@ -245,7 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     from eval.arguments import calibrate_arguments, eval_arguments
 
     eval_arguments(evaluate)
-    common(evaluate)
+    common(evaluate, "where to index the eval corpus, kept for the next run (default: a "
+                     "temporary folder; $RAG_INDEX_DIR is not used, since the corpus is "
+                     "ingested into it)")
     evaluate.set_defaults(func=cmd_eval)
 
     calibrate = commands.add_parser(
@@ -266,7 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # (a closed pipe is met here, not at exit)
+        return status
     except RagError as exc:
         if args.debug:
             raise
@@ -275,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rag docs | head`: the reader has what it wanted
+        # (what the Python docs advise: no further write to the closed pipe at exit)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen failure: one line still
         if args.debug:
             raise

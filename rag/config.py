@@ -7,6 +7,9 @@ for example `RAG_INDEX_DIR=/data/index` or `RAG_BACKEND=extractive`.
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -138,10 +141,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _chunking(self) -> Settings:
         if self.chunk_size < 50:
-            raise ValueError(f"chunk_size must be at least 50, got {self.chunk_size}")
+            raise ValueError(f"chunk_size (RAG_CHUNK_SIZE, --chunk-size) must be at least 50, "
+                             f"got {self.chunk_size}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
-            raise ValueError(f"chunk_overlap must be from 0 to below chunk_size "
-                             f"({self.chunk_size}), got {self.chunk_overlap}")
+            raise ValueError(f"chunk_overlap (RAG_CHUNK_OVERLAP, --chunk-overlap) must be from "
+                             f"0 to below chunk_size ({self.chunk_size}), got "
+                             f"{self.chunk_overlap}")
         return self
 
 
@@ -155,6 +160,23 @@ def _describe(exc: ValidationError) -> str:
             message = f"unknown backend {error['input']!r}; choose one of: {', '.join(BACKENDS)}"
         elif error["type"] == "extra_forbidden":
             message = "unknown setting"
-        where = f"{field} (RAG_{field.upper()})" if field != "settings" else field
-        lines.append(f"Invalid setting {where}: {message}")
+        if field == "settings":  # a rule across fields: its message names them
+            lines.append(f"Invalid settings: {message}")
+        else:
+            lines.append(f"Invalid setting {field} (RAG_{field.upper()}): {message}")
     return "; ".join(lines)
+
+
+def unknown_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`RAG_*` variables that set nothing (pydantic-settings passes over them), each with
+    the setting it probably meant: a misspelt `RAG_CONTEXT_NEIGHBORS=2` would otherwise be
+    ignored without a word."""
+    environ = os.environ if environ is None else environ
+    known = {f"RAG_{name.upper()}" for name in Settings.model_fields}
+    lines = []
+    for name in sorted(environ):
+        if name.startswith("RAG_") and name.split("__")[0] not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"{name} is not a setting and is ignored{hint}")
+    return lines

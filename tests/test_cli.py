@@ -83,7 +83,6 @@ def test_a_decline_shows_the_closest_passages(index_dir):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["ask", "   "], "The question is empty"),
-    (["ask", "Who?", "--backend", "gpt5"], "unknown backend 'gpt5'"),
     (["ingest", "/no/such/folder"], "No such file or folder: /no/such/folder"),
 ])
 def test_errors_are_one_line_and_non_zero(index_dir, args, message):
@@ -91,6 +90,51 @@ def test_errors_are_one_line_and_non_zero(index_dir, args, message):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ask", "Who?", "--backend", "gpt5"], "argument --backend: invalid choice: 'gpt5'"),
+    (["ask", "Who?", "-k", "0"], "argument -k: 0 is out of range (from 1 to 50)"),
+    (["ingest", ".", "--chunk-size", "ten"], "argument --chunk-size: 'ten' is not a whole number"),
+    (["ui", "--port", "70000"], "argument --port: 70000 is out of range (from 1 to 65535)"),
+])
+def test_a_bad_flag_is_named_before_anything_runs(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr.splitlines()[-1], result.stderr
+
+
+def test_a_bad_setting_names_its_variable_and_a_misspelt_one_is_pointed_out(index_dir):
+    wrong = run("docs", "--index-dir", str(index_dir), env={"RAG_BACKEND": "gpt5"})
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert "backend (RAG_BACKEND): unknown backend 'gpt5'" in wrong.stderr
+    misspelt = run("docs", "--index-dir", str(index_dir), env={"RAG_CONTEXT_NEIGHBORS": "2"})
+    assert misspelt.returncode == 0
+    assert misspelt.stderr == ("warning: RAG_CONTEXT_NEIGHBORS is not a setting and is "
+                               "ignored (did you mean RAG_CONTEXT_NEIGHBOURS?)\n")
+    small = run("docs", "--index-dir", str(index_dir), env={"RAG_CHUNK_SIZE": "10"})
+    assert small.stderr == ("error: Invalid settings: chunk_size (RAG_CHUNK_SIZE, "
+                            "--chunk-size) must be at least 50, got 10\n")
+
+
+def test_a_document_is_removed_by_a_path_through_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "notes.md").write_text("# Notes\n\nThe kettle is blue.\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    index = str(tmp_path / "index")
+    assert run("ingest", str(tmp_path / "real"), "--index-dir", index).returncode == 0
+    removed = run("remove", str(tmp_path / "link" / "notes.md"), "--index-dir", index)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.startswith(f"Removed {(tmp_path / 'real' / 'notes.md').resolve()}")
+
+
+def test_output_into_a_closed_pipe_ends_quietly(index_dir):
+    reader, writer = os.pipe()
+    os.close(reader)  # (like `rag docs | head` once head has what it wants)
+    result = subprocess.run([*RAG, "docs", "--index-dir", str(index_dir)], stdout=writer,
+                            stderr=subprocess.PIPE, text=True, timeout=600)
+    os.close(writer)
+    assert result.returncode == 1 and result.stderr == ""
 
 
 def test_empty_or_wrong_path_settings_are_one_line(index_dir, tmp_path):
@@ -124,8 +168,9 @@ def test_an_index_keeps_its_chunking_unless_told_otherwise(tmp_path):
 def test_asking_before_anything_is_indexed(tmp_path):
     result = run("ask", "Who?", "--index-dir", str(tmp_path / "none"))
     assert result.returncode == 1
-    assert result.stderr == ("error: No documents are indexed yet. Run `rag ingest <folder>` "
-                             "first (or upload files in the UI).\n")
+    assert result.stderr == (f"error: No documents are indexed in {tmp_path / 'none'} yet. "
+                             "Run `rag ingest <folder>` first (or upload files in the UI), or "
+                             "point RAG_INDEX_DIR / --index-dir at the index you built.\n")
 
 
 def test_every_command_has_help():
