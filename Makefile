@@ -23,9 +23,12 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first: a plain dependency on torch would pull a multi-GB CUDA build.
+# torch first: a plain dependency on torch would pull a multi-GB CUDA build. This
+# machine's pip finds the CPU wheel on disk; elsewhere give TORCH_INDEX (see README).
+TORCH_INDEX ?=
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check \
+	  $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(BIN)/pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
@@ -54,9 +57,10 @@ test: install browser
 eval: install
 	$(BIN)/rag eval --compare naive --out eval-out/article
 
-bench: install
+bench: install browser
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.users
 	$(BIN)/python -m bench.responsive
 
 calibrate: install

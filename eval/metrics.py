@@ -9,7 +9,6 @@ the headline accuracy, because a correct answer in a full sentence is still corr
 from __future__ import annotations
 
 import math
-import random
 import re
 import statistics
 import string
@@ -161,7 +160,10 @@ def mean(values: Iterable[float]) -> float:
 
 
 def wilson(successes: float, trials: int, z: float = 1.96) -> tuple[float, float] | None:
-    """The Wilson score interval of a rate (95% by default); None for no trials."""
+    """The Wilson score interval of a rate (95% by default); None for no trials. Also
+    used for the mean of scores between 0 and 1 that are not yes/no (F1, the share of a
+    question's evidence found), `successes` being their sum: such a score varies no more
+    than a yes/no one of the same mean, so the interval is, if anything, too wide."""
     if trials <= 0:
         return None
     p = successes / trials
@@ -169,20 +171,6 @@ def wilson(successes: float, trials: int, z: float = 1.96) -> tuple[float, float
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def bootstrap_mean(values: Sequence[float], resamples: int = 2000, seed: int = 0,
-                   level: float = 0.95) -> tuple[float, float] | None:
-    """A percentile bootstrap interval of a mean of per-question scores that are not
-    yes/no (F1, the share of a question's evidence found), where a Wilson interval does
-    not apply; seeded, so a report is reproducible. None for no values."""
-    if not values:
-        return None
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
-    tail = (1 - level) / 2
-    return means[int(tail * resamples)], means[min(resamples - 1, int((1 - tail) * resamples))]
 
 
 def risk_coverage(probabilities: Sequence[float], correct: Sequence[bool]) -> dict:

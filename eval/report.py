@@ -1,7 +1,8 @@
 """Scores per question, metrics per system, and the report files: report.md,
 report.json, predictions.jsonl (per system) and chart.png.
 
-Every rate carries a 95% Wilson interval. The report says which question sets were
+Every rate carries a 95% Wilson interval (for a mean of scores between 0 and 1, such
+as F1, taken on their sum). The report says which question sets were
 held out, i.e. never used to fit or tune the decision models (`rag calibrate` records
 the file it fitted on). Selective answering is shown the way Kamath, Jia & Liang
 (2020) judge it: a risk-coverage curve (answer the most probable answers first: how
@@ -46,8 +47,9 @@ RATES = {
     "overall_accuracy": ("n_overall", "questions"),
 }
 MEANS = {
-    # metric: per-question score averaged over the answerable questions (a question's
-    # evidence may be found in part, so these take a bootstrap interval, not Wilson's)
+    # metric: per-question score from 0 to 1 averaged over the answerable questions (a
+    # question's evidence may be found in part); Wilson's interval on their sum (see
+    # `metrics.wilson`)
     "exact_match": "exact_match", "f1": "f1", "context_recall": "context_recall",
     "context_mrr": "context_rr",
 }
@@ -82,10 +84,17 @@ def score(question: Question, prediction: Prediction, document: str) -> dict:
     answer_only = "" if prediction.abstained else prediction.answer
     draft_right = bool(question.answerable and metrics.contains_answer(
         prediction.draft or prediction.answer, question.answers))
-    # What a threshold sweep scores: the answer given where there is one (the checks may
-    # have edited the draft), and the checked draft where it was declined, since that is
-    # what a lower threshold would give.
-    would_be_right = draft_right if prediction.abstained else correct
+    # What a threshold sweep scores: the answer given where there is one, and the draft
+    # as the checks left it where it was declined, since a lower threshold would give
+    # that (and the decision's model is fitted on it). Runs from before 2026-11-29 kept
+    # only the unchecked draft.
+    if not prediction.abstained:
+        would_be_right = correct
+    elif prediction.checked:
+        would_be_right = question.answerable and metrics.contains_answer(
+            prediction.checked, question.answers)
+    else:
+        would_be_right = draft_right
     return {
         "id": question.id, "kind": question.kind, "tags": list(question.tags),
         "answerable": question.answerable, "question": question.question,
@@ -162,7 +171,7 @@ def aggregate(rows: list[dict]) -> dict:
     for name, key in MEANS.items():
         values = [float(r[key]) for r in answerable]
         result[name] = metrics.mean(values) if values else None
-        result[f"{name}_ci"] = metrics.bootstrap_mean(values)
+        result[f"{name}_ci"] = metrics.wilson(sum(values), len(values))
     scored = [r for r in rows if r["probability"] is not None]
     result["aurc"] = (metrics.risk_coverage([r["probability"] for r in scored],
                                             [r["would_be_right"] for r in scored])["aurc"]
@@ -302,9 +311,8 @@ def _markdown(results: dict[str, dict], config: dict) -> str:
                             else "FITTED OR TUNED ON: in-sample")
             for name, out in held.items())]
     lines += ["", "## Headline", "",
-              "With 95% intervals: Wilson's for rates, a seeded bootstrap over questions for "
-              "exact match, F1 and context recall (a question's evidence may be found in "
-              "part).", "",
+              "With 95% Wilson intervals (for F1, context recall and MRR, whose scores lie "
+              "between 0 and 1, on their sum: conservative).", "",
               "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key, label in HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_with_ci(results[n]["metrics"], key)

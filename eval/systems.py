@@ -30,7 +30,10 @@ class Prediction:
     """{"source", "start", "end", "text"} per retrieved passage, best first."""
     timings: dict[str, float] = field(default_factory=dict)
     draft: str = ""
-    """What the model wrote before checks (to score answers at other thresholds)."""
+    """What the model wrote before checks."""
+    checked: str = ""
+    """The draft as the checks left it: what a lower threshold would give (to score
+    answers at other thresholds; "" in runs from before 2026-11-29)."""
     standalone: str = ""
     """The question as searched: a follow-up rewritten to stand alone."""
     asked_after: str = ""
@@ -97,7 +100,7 @@ def prediction(assistant: Assistant, qid: str, question: str, answer: Answer,
                     "quote": c.quote} for c in answer.citations],
         passages=[{"source": p.source, "start": p.start, "end": p.end, "text": p.text}
                   for p in answer.passages],
-        timings=dict(answer.timings), draft=answer.draft,
+        timings=dict(answer.timings), draft=answer.draft, checked=answer.checked,
         standalone=answer.standalone_question, guess=answer.guess,
         asked_after=conversation_digest(history),
         confidence=answer.confidence,

@@ -73,6 +73,9 @@ class Answer:
     still cites their best span)."""
     draft: str = ""
     """What the model wrote, before citations were checked and repaired."""
+    checked: str = ""
+    """The draft as the checks left it: the answer's text when it was given, and what a
+    lower `abstain_below` would have given when it was declined (for the eval)."""
     confidence: float = 0.0
     """The chance that the answer is right, 0 to 1 (see `rag.decide`); the assistant
     declines below `Settings.abstain_below`."""

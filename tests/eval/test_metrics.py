@@ -84,16 +84,20 @@ def test_wilson_interval():
     assert metrics.wilson(3, 0) is None
 
 
-def test_bootstrap_interval_of_a_mean_of_fractions():
-    halves = [0.5] * 40
-    assert metrics.bootstrap_mean(halves) == (0.5, 0.5)
-    mixed = [0.0, 0.5, 1.0, 1.0] * 10
-    low, high = metrics.bootstrap_mean(mixed)
-    assert low < metrics.mean(mixed) < high and 0.0 < low and high < 1.0
-    wider = metrics.bootstrap_mean(mixed[:8])
-    assert wider[0] < low and wider[1] > high, "fewer questions, a wider interval"
-    assert metrics.bootstrap_mean(mixed) == (low, high), "seeded: the same report twice"
-    assert metrics.bootstrap_mean([]) is None
+def test_means_of_fractional_scores_get_an_interval():
+    from eval.report import aggregate
+
+    def row(recall):
+        return {"kind": "single", "tags": [], "answerable": True, "correct": True,
+                "abstained": False, "citations": 0, "good_citations": 0, "exact_quotes": 0,
+                "exact_match": 1.0, "f1": 1.0, "context_recall": recall, "context_rr": recall,
+                "probability": None, "would_be_right": True, "timings": {}}
+
+    result = aggregate([row(1.0)] * 5 + [row(0.5)] * 5)
+    assert result["context_recall"] == 0.75
+    assert result["context_recall_ci"] == metrics.wilson(7.5, 10)
+    low, high = result["exact_match_ci"]
+    assert low < 0.75 and high == 1.0, "all right in 10 is not certainty"
 
 
 def test_risk_coverage_answers_the_most_probable_first():
@@ -153,9 +157,15 @@ def test_a_threshold_sweep_scores_the_answer_given_and_the_draft_declined():
                         abstained=False, draft="six warships", confidence=0.8, passages=read)
     declined = Prediction(id="q", question=question.question, answer="", abstained=True,
                           draft="six warships", confidence=0.3, passages=read)
-    rows = [score(question, edited, document), score(question, declined, document)]
+    spoiled = Prediction(id="q", question=question.question, answer="", abstained=True,
+                         draft="six warships", checked="900 troops", confidence=0.3,
+                         passages=read)
+    rows = [score(question, edited, document), score(question, declined, document),
+            score(question, spoiled, document)]
     assert [(r["correct"], r["draft_right"], r["would_be_right"]) for r in rows] == [
-        (False, True, False), (False, True, True)]
+        (False, True, False), (False, True, True), (False, True, False)], \
+        "a declined answer is scored as the checks left it, where that is recorded"
+    rows = rows[:2]
     assert miss_cause(rows[0]) == "right_draft_changed"
     current = next(r for r in tradeoff(rows, 0.5) if r["current"])
     assert current["answer_accuracy"] == 0.0, "the sweep at today's threshold is the headline"
