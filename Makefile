@@ -18,7 +18,7 @@ help:
 	@echo "make test   - set up and run the whole test suite (includes the eval gate)"
 	@echo "make eval   - full eval report on the bundled article, with the naive baseline"
 	@echo "make bench  - speed benchmarks (bench/)"
-	@echo "make calibrate - refit the answer-or-decline models (about an hour; resumable)"
+	@echo "make calibrate - refit the answer-or-decline models (1 to 5 hours on 2 cores; resumable)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
