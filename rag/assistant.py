@@ -190,8 +190,9 @@ class Assistant:
     def remove(self, source: str) -> int:
         """Remove one document (by its source path) and its chunks; returns the chunk count."""
         try:
-            if source not in self.index.catalog.sources():
-                raise InputError(f"{source} is not in the index.")
+            if self.index.catalog.info(source) is None:
+                raise InputError(f"{source} is not in the index (`rag docs` lists the "
+                                 "documents by the path to give).")
             return self.index.remove(source)
         except StoreError as exc:
             raise IndexUnavailableError(str(exc)) from exc
