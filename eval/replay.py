@@ -154,8 +154,11 @@ class ReplaySystem:
         redone = redecide(self.assistant, question, item.get("standalone") or question,
                           item["draft"], item.get("guess", ""), item.get("signals", {}),
                           exclude)
-        read = [(p.source, p.start, p.end, p.text) for p in redone.answer.passages]
-        if read != [(p["source"], p["start"], p["end"], p["text"]) for p in item["passages"]]:
+        # By file name: a stored run replays in another checkout or machine, where the
+        # same documents lie under another folder.
+        read = [(Path(p.source).name, p.start, p.end, p.text) for p in redone.answer.passages]
+        if read != [(Path(p["source"]).name, p["start"], p["end"], p["text"])
+                    for p in item["passages"]]:
             raise InputError(f"Question {qid} reads other passages than when the run in "
                              f"{self.folder} asked it (the documents, the index or the "
                              f"retrieval changed): run the eval again without --replay.")

@@ -125,6 +125,22 @@ def test_a_replay_that_reads_other_passages_stops(asked, tmp_path, field):
         _eval(settings, tmp_path / "again", replay=copy)
 
 
+def test_a_run_stored_from_another_checkout_replays(asked, tmp_path):
+    """The documents lay under another folder when the run was asked (a run stored in
+    eval/runs, replayed on another machine): the passages match by file name."""
+    settings, folder = asked
+
+    def elsewhere(predictions):
+        for prediction in predictions:
+            for item in prediction["passages"] + prediction["citations"]:
+                item["source"] = "/elsewhere/corpus/" + item["source"].rsplit("/", 1)[-1]
+
+    copy = _copy(folder, tmp_path / "copy", change_predictions=elsewhere)
+    _eval(settings, tmp_path / "again", replay=copy)
+    assert [p["answer"] for p in _predictions(tmp_path / "again")] == [
+        p["answer"] for p in _predictions(folder)]
+
+
 def test_a_follow_up_asked_after_another_conversation_is_refused(asked, tmp_path):
     settings, folder = asked
 
